@@ -1,0 +1,45 @@
+"""`aliyun-emulator serve ...` (also `python -m emulator serve ...`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from emulator import __version__
+from emulator.config import from_env
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aliyun-emulator", description=__doc__)
+    parser.add_argument("--version", action="version", version=__version__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the emulator on one port")
+    serve.add_argument("--host", help="bind address (EMULATOR_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (EMULATOR_PORT, default 9088)")
+    serve.add_argument("--data-dir", type=Path, help="persist state here (EMULATOR_DATA_DIR)")
+    serve.add_argument("--ephemeral", action="store_true", default=None,
+                       help="keep state in a temporary directory removed at exit")
+    serve.add_argument("--no-verify-signatures", dest="verify_signatures", action="store_false",
+                       default=None, help="accept any signature and any known or unknown key")
+    serve.add_argument("--speed", choices=["instant", "realistic"], help="task timing (default instant)")
+    serve.add_argument("--seed", type=int, help="seed for ids and random choices (default 0)")
+    serve.add_argument("--scenario", type=Path, help="YAML or JSON scenario file loaded at start")
+    serve.add_argument("--workers", type=int, help="parallel media conversions (default: core count)")
+    serve.add_argument("--log-level", help="uvicorn log level (default warning)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        from emulator.server import serve
+
+        overrides = {k: v for k, v in vars(args).items() if k != "command"}
+        serve(from_env(**overrides))
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""Every setting of the emulator: its command-line flag, its EMULATOR_* variable and its default."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_PORT = 9088
+
+
+@dataclass(frozen=True)
+class Config:
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    # None with ephemeral=False means "./.aliyun-emulator" (see resolved_data_dir).
+    data_dir: Path | None = None
+    ephemeral: bool = False
+    verify_signatures: bool = True
+    # Requests whose Date / x-oss-date / x-acs-date is further than this from the wall clock are
+    # refused as the cloud does (0 disables the check).
+    max_clock_skew_seconds: int = 900
+    speed: str = "instant"  # "instant" | "realistic"
+    access_key_id: str = "LTAI-emulator"
+    access_key_secret: str = "emulator-secret"
+    account_id: str = "1234567890123456"
+    region: str = "cn-hangzhou"
+    dashscope_api_key: str = "sk-emulator"  # ap-southeast-1 (dashscope-intl)
+    dashscope_api_key_cn: str = "sk-emulator-cn"  # cn-beijing (dashscope)
+    seed: int = 0
+    journal_size: int = 1000
+    scenario: Path | None = None
+    # Task workers for media conversion; 0 means one per core.
+    workers: int = 0
+    log_level: str = "warning"
+    # OSS limits: PutObject / PostObject / one part (5 GiB), smallest non-last part (100 KiB).
+    oss_max_object_size: int = 5 * 1024**3
+    oss_min_part_size: int = 100 * 1024
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def public_url(self) -> str:
+        """Base URL handed out in results (presigned URLs, DashScope video_url)."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
+
+    def resolved_data_dir(self) -> Path:
+        return Path(self.data_dir) if self.data_dir else Path.cwd() / ".aliyun-emulator"
+
+
+_ENV_PREFIX = "EMULATOR_"
+
+
+def _coerce(value: str, target: Any) -> Any:
+    if isinstance(target, bool):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    if isinstance(target, int):
+        return int(value)
+    return value
+
+
+def from_env(environ: dict[str, str] | None = None, **overrides: Any) -> Config:
+    """Defaults, then EMULATOR_<FIELD> variables, then explicit overrides (from flags)."""
+    environ = dict(os.environ if environ is None else environ)
+    values: dict[str, Any] = {}
+    defaults = Config()
+    for f in dataclasses.fields(Config):
+        if f.name == "extra":
+            continue
+        raw = environ.get(_ENV_PREFIX + f.name.upper())
+        if raw is None:
+            continue
+        if f.name in ("data_dir", "scenario"):
+            values[f.name] = Path(raw) if raw else None
+        else:
+            values[f.name] = _coerce(raw, getattr(defaults, f.name))
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Config(**values)

@@ -1,0 +1,1 @@
+"""What every service shares: clock, ids, documents, blobs, accounts, errors, runtime."""

@@ -1,0 +1,53 @@
+"""The shared state of one running emulator: config, clock, ids, documents, blobs, accounts."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from emulator.config import Config
+from emulator.core.accounts import Accounts
+from emulator.core.blobs import BlobStore
+from emulator.core.clock import Clock
+from emulator.core.documents import Documents
+from emulator.core.ids import Ids
+
+_CLOCK_KIND = "clock"
+
+
+class Runtime:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._temp_dir: str | None = None
+        if config.ephemeral:
+            self._temp_dir = tempfile.mkdtemp(prefix="aliyun-emulator-")
+            self.data_dir = Path(self._temp_dir)
+        else:
+            self.data_dir = config.resolved_data_dir()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.docs = Documents(self.data_dir / "emulator.sqlite3")
+        self.blobs = BlobStore(self.data_dir)
+        self.ids = Ids(config.seed)
+        saved = self.docs.get(_CLOCK_KIND, "_", "clock") or {}
+        self.clock = Clock(offset=saved.get("offset", 0.0), frozen_at=saved.get("frozen_at"))
+        self.clock.on_change(self._save_clock)
+        self.accounts = Accounts(config, self.docs, self.ids)
+
+    def reset(self, namespace: str | None = None) -> None:
+        """Drop the documents of one namespace; or everything but the namespaces themselves,
+        including object data, with the clock back to wall time."""
+        if namespace is not None:
+            self.docs.clear(namespace)
+            return
+        self.docs.clear(exclude_kinds=["namespace"])
+        self.blobs.clear()
+        self.clock.reset()
+
+    def _save_clock(self) -> None:
+        self.docs.put(_CLOCK_KIND, "_", "clock", self.clock.state())
+
+    def close(self) -> None:
+        self.docs.close()
+        if self._temp_dir:
+            shutil.rmtree(self._temp_dir, ignore_errors=True)

@@ -1,0 +1,387 @@
+"""OSS state and rules: buckets, objects, multipart uploads. No HTTP here.
+
+Object metadata lives in the document store ("oss-bucket", "oss-object", "oss-upload"); object
+data lives in blobs. An object appears only once its blob is complete and its document committed,
+so a crash never leaves half an object. Other services (IMM, DashScope) call this model directly.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from emulator.core.blobs import Blob, BlobStore
+from emulator.core.errors import ServiceError
+from emulator.core.runtime import Runtime
+
+BUCKET_KIND = "oss-bucket"
+OBJECT_KIND = "oss-object"
+UPLOAD_KIND = "oss-upload"
+PART_KIND = "oss-part"
+
+MAX_KEY_BYTES = 1023
+MAX_PARTS = 10000
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+
+
+def valid_bucket_name(name: str) -> bool:
+    return bool(_BUCKET_RE.match(name))
+
+
+def check_bucket_name(name: str) -> None:
+    if not valid_bucket_name(name):
+        raise ServiceError(400, "InvalidBucketName", "The specified bucket is not valid.",
+                           BucketName=name)
+
+
+def check_object_name(key: str) -> None:
+    """OSS object naming: 1-1023 UTF-8 bytes, not starting with / or \\; no `..` segment
+    (a key must never read like a path that climbs out of its bucket)."""
+    encoded = key.encode("utf-8", "surrogatepass")
+    bad = (not key or len(encoded) > MAX_KEY_BYTES or key[0] in "/\\"
+           or any(seg == ".." for seg in re.split(r"[/\\]", key)) or "\x00" in key)
+    if bad:
+        raise ServiceError(400, "InvalidObjectName", "The specified object is not valid.", Key=key)
+
+
+def multipart_etag(part_md5_hexes: list[str]) -> str:
+    digest = hashlib.md5(b"".join(bytes.fromhex(h) for h in part_md5_hexes)).hexdigest()
+    return f'"{digest.upper()}-{len(part_md5_hexes)}"'
+
+
+@dataclass
+class ObjectMeta:
+    bucket: str
+    key: str
+    size: int
+    etag: str  # quoted, upper-case hex as OSS sends it
+    crc64: int
+    content_type: str
+    last_modified: float
+    blob_id: str
+    object_type: str = "Normal"  # Normal | Multipart
+    storage_class: str = "Standard"
+    user_meta: dict[str, str] = field(default_factory=dict)
+    # Headers stored with the object and given back on GET (Cache-Control, Content-Disposition...).
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> ObjectMeta:
+        return cls(**doc)
+
+
+@dataclass
+class BucketInfo:
+    name: str
+    created: float
+    acl: str = "private"
+    storage_class: str = "Standard"
+    region: str = "cn-hangzhou"
+
+
+@dataclass
+class ListResult:
+    objects: list[ObjectMeta]
+    common_prefixes: list[str]
+    truncated: bool
+    next_marker: str  # last key or common prefix returned, when truncated
+
+
+class OssModel:
+    def __init__(self, runtime: Runtime) -> None:
+        self.rt = runtime
+        self.blobs: BlobStore = runtime.blobs
+
+    # ---- buckets -------------------------------------------------------------------------
+
+    def create_bucket(self, ns: str, name: str, acl: str = "private",
+                      storage_class: str = "Standard") -> bool:
+        """True when created; PutBucket on an existing bucket of the same account succeeds."""
+        check_bucket_name(name)
+        existing = self.rt.docs.get(BUCKET_KIND, ns, name)
+        if existing is not None:
+            return False
+        info = BucketInfo(name, self.rt.clock.now(), acl, storage_class, self.rt.config.region)
+        self.rt.docs.put(BUCKET_KIND, ns, name, asdict(info))
+        return True
+
+    def get_bucket(self, ns: str, name: str) -> BucketInfo:
+        doc = self.rt.docs.get(BUCKET_KIND, ns, name)
+        if doc is None:
+            raise ServiceError(404, "NoSuchBucket", "The specified bucket does not exist.",
+                               BucketName=name)
+        return BucketInfo(**doc)
+
+    def bucket_exists(self, ns: str, name: str) -> bool:
+        return self.rt.docs.get(BUCKET_KIND, ns, name) is not None
+
+    def list_buckets(self, ns: str, prefix: str = "", marker: str | None = None,
+                     max_keys: int = 1000) -> tuple[list[BucketInfo], bool]:
+        items = [BucketInfo(**doc) for _, doc in self.rt.docs.scan(
+            BUCKET_KIND, ns, prefix, after=marker or None, limit=max_keys + 1)]
+        return items[:max_keys], len(items) > max_keys
+
+    def set_bucket_acl(self, ns: str, name: str, acl: str) -> None:
+        info = self.get_bucket(ns, name)
+        info.acl = acl
+        self.rt.docs.put(BUCKET_KIND, ns, name, asdict(info))
+
+    def delete_bucket(self, ns: str, name: str) -> None:
+        self.get_bucket(ns, name)
+        prefix = name + "/"
+        if next(self.rt.docs.scan(OBJECT_KIND, ns, prefix, limit=1), None) is not None:
+            raise ServiceError(409, "BucketNotEmpty", "The bucket you tried to delete is not empty.",
+                               BucketName=name)
+        if next(self.rt.docs.scan(UPLOAD_KIND, ns, prefix, limit=1), None) is not None:
+            raise ServiceError(409, "BucketNotEmpty",
+                               "The bucket has multipart uploads. Please abort them first.",
+                               BucketName=name)
+        self.rt.docs.delete(BUCKET_KIND, ns, name)
+
+    # ---- objects -------------------------------------------------------------------------
+
+    def _object_doc_key(self, bucket: str, key: str) -> str:
+        return f"{bucket}/{key}"
+
+    def put_object(self, ns: str, bucket: str, key: str, blob: Blob, content_type: str | None = None,
+                   user_meta: dict[str, str] | None = None, headers: dict[str, str] | None = None,
+                   object_type: str = "Normal", etag: str | None = None,
+                   forbid_overwrite: bool = False) -> ObjectMeta:
+        """Make a complete blob the object `key`; the blob is owned by the object from now on."""
+        try:
+            check_object_name(key)
+            self.get_bucket(ns, bucket)
+            doc_key = self._object_doc_key(bucket, key)
+            meta = ObjectMeta(
+                bucket=bucket, key=key, size=blob.size,
+                etag=etag or f'"{blob.md5_hex.upper()}"', crc64=blob.crc64,
+                content_type=content_type or "application/octet-stream",
+                last_modified=self.rt.clock.now(), blob_id=blob.id, object_type=object_type,
+                user_meta=dict(user_meta or {}), headers=dict(headers or {}))
+            with self.rt.docs.transaction():
+                old = self.rt.docs.get(OBJECT_KIND, ns, doc_key)
+                if old is not None and forbid_overwrite:
+                    raise ServiceError(409, "FileAlreadyExists", "The object you specified already exists "
+                                       "and can not be overwritten.", Key=key)
+                self.rt.docs.put(OBJECT_KIND, ns, doc_key, asdict(meta))
+        except BaseException:
+            self.blobs.delete(blob.id)
+            raise
+        if old is not None and old["blob_id"] != blob.id:
+            self.blobs.delete(old["blob_id"])
+        return meta
+
+    def put_bytes(self, ns: str, bucket: str, key: str, data: bytes,
+                  content_type: str | None = None) -> ObjectMeta:
+        return self.put_object(ns, bucket, key, self.blobs.put_bytes(data), content_type)
+
+    def put_file(self, ns: str, bucket: str, key: str, path: Path,
+                 content_type: str | None = None) -> ObjectMeta:
+        """Store a local file (e.g. an ffmpeg output) as an object, streaming it."""
+        with self.blobs.writer() as writer, open(path, "rb") as src:
+            while chunk := src.read(1024 * 1024):
+                writer.write(chunk)
+            blob = writer.commit()
+        return self.put_object(ns, bucket, key, blob, content_type)
+
+    def head_object(self, ns: str, bucket: str, key: str) -> ObjectMeta:
+        doc = self.rt.docs.get(OBJECT_KIND, ns, self._object_doc_key(bucket, key))
+        if doc is None:
+            self.get_bucket(ns, bucket)
+            raise ServiceError(404, "NoSuchKey", "The specified key does not exist.", Key=key)
+        return ObjectMeta.from_doc(doc)
+
+    def object_path(self, ns: str, bucket: str, key: str) -> Path:
+        """The file holding an object's bytes, for readers such as ffmpeg. Read-only."""
+        return self.blobs.path(self.head_object(ns, bucket, key).blob_id)
+
+    def read_object(self, ns: str, bucket: str, key: str) -> bytes:
+        return self.blobs.read(self.head_object(ns, bucket, key).blob_id)
+
+    def delete_object(self, ns: str, bucket: str, key: str) -> bool:
+        """Deleting a missing key succeeds, as in OSS; a missing bucket does not."""
+        self.get_bucket(ns, bucket)
+        doc_key = self._object_doc_key(bucket, key)
+        with self.rt.docs.transaction():
+            doc = self.rt.docs.get(OBJECT_KIND, ns, doc_key)
+            if doc is not None:
+                self.rt.docs.delete(OBJECT_KIND, ns, doc_key)
+        if doc is not None:
+            self.blobs.delete(doc["blob_id"])
+        return doc is not None
+
+    def copy_object(self, ns: str, src_bucket: str, src_key: str, bucket: str, key: str,
+                    replace_meta: bool = False, content_type: str | None = None,
+                    user_meta: dict[str, str] | None = None,
+                    headers: dict[str, str] | None = None) -> ObjectMeta:
+        src = self.head_object(ns, src_bucket, src_key)
+        self.get_bucket(ns, bucket)
+        check_object_name(key)
+        with self.blobs.writer() as writer, self.blobs.open(src.blob_id) as f:
+            while chunk := f.read(1024 * 1024):
+                writer.write(chunk)
+            blob = writer.commit()
+        if replace_meta:
+            return self.put_object(ns, bucket, key, blob, content_type or src.content_type,
+                                   user_meta, headers, src.object_type, src.etag)
+        return self.put_object(ns, bucket, key, blob, src.content_type, src.user_meta, src.headers,
+                               src.object_type, src.etag)
+
+    def list_objects(self, ns: str, bucket: str, prefix: str = "", delimiter: str = "",
+                     after: str = "", max_keys: int = 100) -> ListResult:
+        self.get_bucket(ns, bucket)
+        base = bucket + "/"
+        objects: list[ObjectMeta] = []
+        prefixes: list[str] = []
+        last = ""
+        truncated = False
+        skip_under = None  # a common prefix already emitted: skip the keys it covers
+        for doc_key, doc in self.rt.docs.scan(OBJECT_KIND, ns, base + prefix,
+                                              after=(base + after) if after else None):
+            key = doc_key[len(base):]
+            if skip_under is not None and key.startswith(skip_under):
+                continue
+            if delimiter:
+                idx = key.find(delimiter, len(prefix))
+                if idx >= 0:
+                    common = key[: idx + len(delimiter)]
+                    if after and common <= after:
+                        skip_under = common
+                        continue
+                    if len(objects) + len(prefixes) >= max_keys:
+                        truncated = True
+                        break
+                    prefixes.append(common)
+                    last = common
+                    skip_under = common
+                    continue
+            if len(objects) + len(prefixes) >= max_keys:
+                truncated = True
+                break
+            objects.append(ObjectMeta.from_doc(doc))
+            last = key
+        return ListResult(objects, prefixes, truncated, last if truncated else "")
+
+    # ---- multipart -----------------------------------------------------------------------
+
+    def initiate_upload(self, ns: str, bucket: str, key: str, content_type: str | None,
+                        user_meta: dict[str, str] | None = None,
+                        headers: dict[str, str] | None = None) -> str:
+        check_object_name(key)
+        self.get_bucket(ns, bucket)
+        upload_id = self.rt.ids.hex(32, upper=True)
+        self.rt.docs.put(UPLOAD_KIND, ns, f"{bucket}/{upload_id}", {
+            "bucket": bucket, "key": key, "upload_id": upload_id, "initiated": self.rt.clock.now(),
+            "content_type": content_type, "user_meta": user_meta or {}, "headers": headers or {}})
+        return upload_id
+
+    def get_upload(self, ns: str, bucket: str, key: str, upload_id: str) -> dict[str, Any]:
+        self.get_bucket(ns, bucket)
+        doc = self.rt.docs.get(UPLOAD_KIND, ns, f"{bucket}/{upload_id}")
+        if doc is None or doc["key"] != key:
+            raise ServiceError(404, "NoSuchUpload", "The specified upload does not exist. The upload ID "
+                               "may be invalid, or the upload may have been aborted or completed.",
+                               UploadId=upload_id)
+        return doc
+
+    def list_uploads(self, ns: str, bucket: str) -> list[dict[str, Any]]:
+        self.get_bucket(ns, bucket)
+        return [doc for _, doc in self.rt.docs.scan(UPLOAD_KIND, ns, bucket + "/")]
+
+    def upload_part(self, ns: str, bucket: str, key: str, upload_id: str, part_number: int,
+                    blob: Blob) -> dict[str, Any]:
+        try:
+            self.get_upload(ns, bucket, key, upload_id)
+            part = {"number": part_number, "etag": f'"{blob.md5_hex.upper()}"', "md5": blob.md5_hex,
+                    "size": blob.size, "crc64": blob.crc64, "blob_id": blob.id,
+                    "last_modified": self.rt.clock.now()}
+            part_key = f"{bucket}/{upload_id}/{part_number:05d}"
+            with self.rt.docs.transaction():
+                old = self.rt.docs.get(PART_KIND, ns, part_key)
+                self.rt.docs.put(PART_KIND, ns, part_key, part)
+        except BaseException:
+            self.blobs.delete(blob.id)
+            raise
+        if old is not None:
+            self.blobs.delete(old["blob_id"])
+        return part
+
+    def list_parts(self, ns: str, bucket: str, key: str, upload_id: str) -> list[dict[str, Any]]:
+        self.get_upload(ns, bucket, key, upload_id)
+        return [doc for _, doc in self.rt.docs.scan(PART_KIND, ns, f"{bucket}/{upload_id}/")]
+
+    def complete_upload(self, ns: str, bucket: str, key: str, upload_id: str,
+                        parts: list[tuple[int, str]] | None) -> ObjectMeta:
+        """`parts`: (number, etag) as listed by the client; None means every uploaded part
+        (x-oss-complete-all)."""
+        upload = self.get_upload(ns, bucket, key, upload_id)
+        stored = {p["number"]: p for p in self.list_parts(ns, bucket, key, upload_id)}
+        if parts is None:
+            parts = [(n, p["etag"]) for n, p in sorted(stored.items())]
+        if not parts:
+            raise ServiceError(400, "MalformedXML", "The XML you provided was not well-formed or did "
+                               "not validate against our published schema.")
+        numbers = [n for n, _ in parts]
+        if numbers != sorted(numbers) or len(set(numbers)) != len(numbers):
+            raise ServiceError(400, "InvalidPartOrder", "The list of parts was not in ascending order. "
+                               "Parts list must specified in order by part number.")
+        chosen = []
+        for number, etag in parts:
+            part = stored.get(number)
+            if part is None or part["etag"].strip('"').upper() != etag.strip().strip('"').upper():
+                raise ServiceError(400, "InvalidPart", "One or more of the specified parts could not be "
+                                   "found or the specified entity tag might not have matched the part's "
+                                   "entity tag.", PartNumber=str(number), ETag=etag)
+            chosen.append(part)
+        min_size = self.rt.config.oss_min_part_size
+        for part in chosen[:-1]:
+            if part["size"] < min_size:
+                raise ServiceError(400, "EntityTooSmall", "Your proposed upload is smaller than the "
+                                   "minimum allowed size.", PartNumber=str(part["number"]),
+                                   MinSizeAllowed=str(min_size), ProposedSize=str(part["size"]))
+        with self.blobs.writer() as writer:
+            for part in chosen:
+                with self.blobs.open(part["blob_id"]) as f:
+                    while chunk := f.read(4 * 1024 * 1024):
+                        writer.write(chunk)
+            blob = writer.commit()
+        meta = self.put_object(ns, bucket, key, blob, upload["content_type"], upload["user_meta"],
+                               upload["headers"], "Multipart",
+                               multipart_etag([p["md5"] for p in chosen]))
+        self._drop_upload(ns, bucket, upload_id, stored.values())
+        return meta
+
+    def abort_upload(self, ns: str, bucket: str, key: str, upload_id: str) -> None:
+        self.get_upload(ns, bucket, key, upload_id)
+        self._drop_upload(ns, bucket, upload_id,
+                          [doc for _, doc in self.rt.docs.scan(PART_KIND, ns, f"{bucket}/{upload_id}/")])
+
+    def _drop_upload(self, ns: str, bucket: str, upload_id: str, parts) -> None:
+        parts = list(parts)
+        with self.rt.docs.transaction():
+            for part in parts:
+                self.rt.docs.delete(PART_KIND, ns, f"{bucket}/{upload_id}/{part['number']:05d}")
+            self.rt.docs.delete(UPLOAD_KIND, ns, f"{bucket}/{upload_id}")
+        for part in parts:
+            self.blobs.delete(part["blob_id"])
+
+    # ---- namespaces ----------------------------------------------------------------------
+
+    def drop_namespace_blobs(self, ns: str | None) -> None:
+        """Before a namespace's documents go: remove the files its objects and parts use."""
+        if ns is None:
+            return  # a full reset removes every blob at once
+        for kind in (OBJECT_KIND, PART_KIND):
+            for _, doc in self.rt.docs.scan(kind, ns):
+                self.blobs.delete(doc["blob_id"])
+
+
+def content_md5(data: bytes) -> str:
+    return base64.b64encode(hashlib.md5(data).digest()).decode()
+
+
+
