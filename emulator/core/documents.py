@@ -118,7 +118,7 @@ class Documents:
             clauses.append("namespace=?")
             params.append(namespace)
         if exclude_kinds:
-            clauses.append("kind NOT IN (%s)" % ",".join("?" * len(exclude_kinds)))
+            clauses.append(f"kind NOT IN ({','.join('?' * len(exclude_kinds))})")
             params.extend(exclude_kinds)
         where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
         with self._lock:
