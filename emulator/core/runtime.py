@@ -12,6 +12,7 @@ from emulator.core.blobs import BlobStore
 from emulator.core.clock import Clock
 from emulator.core.documents import Documents
 from emulator.core.ids import Ids
+from emulator.core.tasks import TaskEvents, WorkerPool
 
 _CLOCK_KIND = "clock"
 
@@ -33,6 +34,8 @@ class Runtime:
         self.clock = Clock(offset=saved.get("offset", 0.0), frozen_at=saved.get("frozen_at"))
         self.clock.on_change(self._save_clock)
         self.accounts = Accounts(config, self.docs, self.ids)
+        self.events = TaskEvents(self.docs, self.clock)
+        self.pool = WorkerPool(config.workers)
 
     def reset(self, namespace: str | None = None) -> None:
         """Drop the documents of one namespace; or everything but the namespaces themselves,
