@@ -551,7 +551,7 @@ class OssService:
         except Exception as exc:  # python-multipart raises several kinds on a broken body
             raise ServiceError(400, "MalformedPOSTRequest", "The body of your POST request is not "
                                "well-formed multipart/form-data.") from exc
-        async with form_data:
+        try:
             items = list(form_data.multi_items())
             upload = next((v for k, v in items if k.lower() == "file"), None)
             if not isinstance(upload, UploadFile):
@@ -589,6 +589,8 @@ class OssService:
                                        "allowed object size.") from exc
                 self._check_length_range(form, writer.size)
                 blob = writer.commit()
+        finally:
+            await form_data.close()
         content_type = (form.get("content-type") or form.get("x-oss-content-type")
                         or (upload.headers.get("content-type") if upload.headers else None)
                         or mimetypes.guess_type(key)[0])
