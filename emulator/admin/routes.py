@@ -1,4 +1,5 @@
-"""The /_emulator admin API: health, reset, clock, billing."""
+"""The /_emulator admin API: health, reset, clock, fault rules, namespaces, request journal,
+tasks and their timelines, billing."""
 
 from __future__ import annotations
 
@@ -12,32 +13,74 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from emulator import __version__
+from emulator.core.faults import FaultRuleError
 from emulator.core.runtime import Runtime
 from emulator.core.service import ServiceHandle
 
 
-def _error(status: int, message: str, field: str | None = None) -> JSONResponse:
-    body: dict[str, Any] = {"error": message}
-    if field:
-        body["field"] = field
-    return JSONResponse(body, status)
+class BadRequest(Exception):
+    def __init__(self, message: str, field: str | None = None, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.status = status
 
 
-async def _json_body(request: Request) -> dict[str, Any]:
+async def _json_body(request: Request, kind: type = dict) -> Any:
     raw = await request.body()
     if not raw.strip():
-        return {}
-    value = json.loads(raw)
-    if not isinstance(value, dict):
-        raise ValueError("the body must be a JSON object")
+        return kind()
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise BadRequest(f"invalid JSON: {exc}") from exc
+    if not isinstance(value, kind):
+        raise BadRequest(f"the body must be a JSON {'object' if kind is dict else 'array'}")
     return value
 
 
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+def iso(ts: float) -> str:
+    moment = datetime.fromtimestamp(ts, tz=timezone.utc)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def build_admin(runtime: Runtime, services: dict[str, ServiceHandle]) -> Starlette:
+def parse_time(value: Any, field: str) -> float:
+    try:
+        when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise BadRequest(f"{field} must be an ISO 8601 time", field) from exc
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.timestamp()
+
+
+def apply_clock(runtime: Runtime, body: dict[str, Any]) -> None:
+    """The clock commands shared by POST /_emulator/clock and scenario files."""
+    unknown = set(body) - {"advance_seconds", "set", "frozen"}
+    if unknown:
+        raise BadRequest(f"unknown field {sorted(unknown)[0]!r}", sorted(unknown)[0])
+    seconds = body.get("advance_seconds", 0)
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+        raise BadRequest("advance_seconds must be a number >= 0", "advance_seconds")
+    frozen = body.get("frozen")
+    if frozen is not None and not isinstance(frozen, bool):
+        raise BadRequest("frozen must be true or false", "frozen")
+    target = parse_time(body["set"], "set") if "set" in body else None
+    if target is not None:
+        runtime.clock.set(target)
+    if seconds:
+        runtime.clock.advance(float(seconds))
+    if frozen is not None:
+        runtime.clock.freeze(frozen)
+
+
+def _namespace_param(runtime: Runtime, value: str | None) -> str | None:
+    if value is not None and runtime.accounts.get(value) is None:
+        raise BadRequest(f"no namespace {value!r}", "namespace", 404)
+    return value
+
+
+def build_admin(runtime: Runtime, services: dict[str, ServiceHandle], models: dict[str, Any]) -> Starlette:
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({
             "status": "ok",
@@ -46,16 +89,12 @@ def build_admin(runtime: Runtime, services: dict[str, ServiceHandle]) -> Starlet
             "data_dir": None if runtime.config.ephemeral else str(runtime.data_dir),
             "verify_signatures": runtime.config.verify_signatures,
             "speed": runtime.config.speed,
+            "clock": iso(runtime.clock.now()),
         })
 
     async def reset(request: Request) -> JSONResponse:
-        try:
-            body = await _json_body(request)
-        except ValueError as exc:
-            return _error(400, f"invalid JSON: {exc}")
-        namespace = body.get("namespace")
-        if namespace is not None and runtime.accounts.get(namespace) is None:
-            return _error(404, f"no namespace {namespace!r}", "namespace")
+        body = await _json_body(request)
+        namespace = _namespace_param(runtime, body.get("namespace"))
         for service in services.values():
             if service.reset:
                 service.reset(namespace)
@@ -64,37 +103,131 @@ def build_admin(runtime: Runtime, services: dict[str, ServiceHandle]) -> Starlet
 
     async def clock(request: Request) -> JSONResponse:
         if request.method == "POST":
-            try:
-                body = await _json_body(request)
-                if "advance_seconds" in body:
-                    seconds = body["advance_seconds"]
-                    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds < 0:
-                        return _error(400, "advance_seconds must be a number >= 0", "advance_seconds")
-                    runtime.clock.advance(float(seconds))
-                if "set" in body:
-                    try:
-                        when = datetime.fromisoformat(str(body["set"]).replace("Z", "+00:00"))
-                    except ValueError:
-                        return _error(400, "set must be an ISO 8601 time", "set")
-                    if when.tzinfo is None:
-                        when = when.replace(tzinfo=timezone.utc)
-                    runtime.clock.set(when.timestamp())
-                if "frozen" in body:
-                    if not isinstance(body["frozen"], bool):
-                        return _error(400, "frozen must be true or false", "frozen")
-                    runtime.clock.freeze(body["frozen"])
-            except ValueError as exc:
-                return _error(400, f"invalid JSON: {exc}")
+            apply_clock(runtime, await _json_body(request))
         now = runtime.clock.now()
-        return JSONResponse({"now": _iso(now), "epoch": now, "frozen": runtime.clock.frozen})
+        return JSONResponse({"now": iso(now), "epoch": now, "frozen": runtime.clock.frozen})
+
+    async def faults(request: Request) -> JSONResponse:
+        if request.method == "POST":
+            body = await _json_body(request, object)
+            docs = body if isinstance(body, list) else [body]
+            added = []
+            for index, doc in enumerate(docs):
+                try:
+                    added.append(runtime.faults.add(doc).public())
+                except FaultRuleError as err:
+                    where = err.field if len(docs) == 1 else f"[{index}].{err.field}"
+                    for rule in added:
+                        runtime.faults.remove(rule["id"])
+                    raise BadRequest(err.message, where) from err
+            return JSONResponse(added if isinstance(body, list) else added[0], 201)
+        if request.method == "DELETE":
+            body = await _json_body(request) if await request.body() else {}
+            runtime.faults.clear(_namespace_param(runtime, body.get("namespace")))
+            return JSONResponse({"deleted": "all"})
+        return JSONResponse({"faults": [r.public() for r in runtime.faults.list()]})
+
+    async def fault(request: Request) -> JSONResponse:
+        rule_id = request.path_params["rule_id"]
+        rule = next((r for r in runtime.faults.list() if r.id == rule_id), None)
+        if rule is None:
+            raise BadRequest(f"no fault rule {rule_id!r}", "id", 404)
+        if request.method == "DELETE":
+            runtime.faults.remove(rule_id)
+            return JSONResponse({"deleted": rule_id})
+        return JSONResponse(rule.public())
+
+    async def namespaces(request: Request) -> JSONResponse:
+        if request.method == "POST":
+            body = await _json_body(request)
+            name = body.get("name")
+            if name is not None and (not isinstance(name, str) or not name.replace("-", "").isalnum()
+                                     or len(name) > 64):
+                raise BadRequest("name must be letters, digits and '-', at most 64", "name")
+            try:
+                creds = runtime.accounts.create(name)
+            except ValueError as exc:
+                raise BadRequest(str(exc), "name", 409) from exc
+            return JSONResponse(_credentials(creds), 201)
+        return JSONResponse({"namespaces": [_credentials(c) for c in runtime.accounts.all()]})
+
+    async def namespace(request: Request) -> JSONResponse:
+        name = request.path_params["name"]
+        creds = runtime.accounts.get(name)
+        if creds is None:
+            raise BadRequest(f"no namespace {name!r}", "name", 404)
+        if request.method == "DELETE":
+            if name == runtime.accounts.default.namespace:
+                raise BadRequest("the default namespace cannot be deleted", "name")
+            for service in services.values():
+                if service.reset:
+                    service.reset(name)
+            runtime.reset(name)
+            runtime.accounts.delete(name)
+            return JSONResponse({"deleted": name})
+        return JSONResponse(_credentials(creds))
+
+    async def requests(request: Request) -> JSONResponse:
+        params = dict(request.query_params)
+        limit_raw = params.pop("limit", "100")
+        if not limit_raw.isdigit() or not 1 <= int(limit_raw) <= 100_000:
+            raise BadRequest("limit must be an integer from 1 to 100000", "limit")
+        allowed = {"service", "namespace", "action", "method", "path", "status", "bucket", "project",
+                   "topic", "queue", "model"}
+        unknown = set(params) - allowed
+        if unknown:
+            raise BadRequest(f"unknown filter {sorted(unknown)[0]!r}", sorted(unknown)[0])
+        entries = runtime.journal.query(params, int(limit_raw))
+        for entry in entries:
+            entry["time"] = iso(entry["time"])
+        return JSONResponse({"requests": entries})
+
+    async def tasks(request: Request) -> JSONResponse:
+        namespace = _namespace_param(runtime, request.query_params.get("namespace"))
+        service_filter = request.query_params.get("service")
+        listed = []
+        for name, service in services.items():
+            if service.tasks and service_filter in (None, name):
+                listed += [{"service": name, **t} for t in service.tasks(namespace)]
+        return JSONResponse({"tasks": listed})
+
+    async def task_events(request: Request) -> JSONResponse:
+        task_id = request.path_params["task_id"]
+        namespace = _namespace_param(runtime, request.query_params.get("namespace"))
+        spaces = [namespace] if namespace else [c.namespace for c in runtime.accounts.all()]
+        events = [e for ns in spaces for e in runtime.events.list(ns, task_id)]
+        if not events:
+            raise BadRequest(f"no task {task_id!r}", "task_id", 404)
+        for event in events:
+            event["time"] = iso(event["time"])
+        return JSONResponse({"task_id": task_id, "events": events})
 
     async def billing(request: Request) -> JSONResponse:
-        namespace = request.query_params.get("namespace")
+        namespace = _namespace_param(runtime, request.query_params.get("namespace"))
         return JSONResponse({name: s.billing(namespace) for name, s in services.items() if s.billing})
+
+    async def bad_request(request: Request, exc: BadRequest) -> JSONResponse:
+        body = {"error": exc.message}
+        if exc.field:
+            body["field"] = exc.field
+        return JSONResponse(body, exc.status)
 
     return Starlette(routes=[
         Route("/_emulator/health", health, methods=["GET"]),
         Route("/_emulator/reset", reset, methods=["POST"]),
         Route("/_emulator/clock", clock, methods=["GET", "POST"]),
+        Route("/_emulator/faults", faults, methods=["GET", "POST", "DELETE"]),
+        Route("/_emulator/faults/{rule_id}", fault, methods=["GET", "DELETE"]),
+        Route("/_emulator/namespaces", namespaces, methods=["GET", "POST"]),
+        Route("/_emulator/namespaces/{name}", namespace, methods=["GET", "DELETE"]),
+        Route("/_emulator/requests", requests, methods=["GET"]),
+        Route("/_emulator/tasks", tasks, methods=["GET"]),
+        Route("/_emulator/tasks/{task_id}/events", task_events, methods=["GET"]),
         Route("/_emulator/billing", billing, methods=["GET"]),
-    ])
+    ], exception_handlers={BadRequest: bad_request})
+
+
+def _credentials(creds) -> dict[str, str]:
+    return {"namespace": creds.namespace, "access_key_id": creds.access_key_id,
+            "access_key_secret": creds.access_key_secret, "dashscope_api_key": creds.dashscope_api_key,
+            "dashscope_api_key_cn": creds.dashscope_api_key_cn}

@@ -216,3 +216,17 @@ def post_access_key_id(form: dict[str, str]) -> str | None:
     if form.get("x-oss-signature-version") == V4_ALGORITHM:
         return form.get("x-oss-credential", "").split("/")[0] or None
     return form.get("ossaccesskeyid")
+
+
+def claimed_access_key(headers: dict[str, str], query: dict[str, str]) -> str | None:
+    """The AccessKeyId a request names, without verifying anything (journal, fault matching)."""
+    if "OSSAccessKeyId" in query:
+        return query["OSSAccessKeyId"]
+    if "x-oss-credential" in query:
+        return query["x-oss-credential"].split("/")[0]
+    auth = headers.get("authorization", "")
+    if auth.startswith("OSS "):
+        return auth[4:].split(":", 1)[0].strip()
+    if auth.startswith(V4_ALGORITHM + " ") and "Credential=" in auth:
+        return auth.split("Credential=", 1)[1].split("/", 1)[0].strip()
+    return None

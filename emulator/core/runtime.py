@@ -11,7 +11,9 @@ from emulator.core.accounts import Accounts
 from emulator.core.blobs import BlobStore
 from emulator.core.clock import Clock
 from emulator.core.documents import Documents
+from emulator.core.faults import Faults
 from emulator.core.ids import Ids
+from emulator.core.journal import Journal
 from emulator.core.tasks import TaskEvents, WorkerPool
 
 _CLOCK_KIND = "clock"
@@ -36,16 +38,22 @@ class Runtime:
         self.accounts = Accounts(config, self.docs, self.ids)
         self.events = TaskEvents(self.docs, self.clock)
         self.pool = WorkerPool(config.workers)
+        self.faults = Faults(self.docs, self.ids)
+        self.journal = Journal(config.journal_size)
 
     def reset(self, namespace: str | None = None) -> None:
         """Drop the documents of one namespace; or everything but the namespaces themselves,
         including object data, with the clock back to wall time."""
         if namespace is not None:
             self.docs.clear(namespace)
+            self.faults.clear(namespace)
+            self.journal.clear(namespace)
             return
         self.docs.clear(exclude_kinds=["namespace"])
         self.blobs.clear()
         self.clock.reset()
+        self.faults.clear()
+        self.journal.clear()
 
     def _save_clock(self) -> None:
         self.docs.put(_CLOCK_KIND, "_", "clock", self.clock.state())

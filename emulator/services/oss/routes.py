@@ -26,6 +26,7 @@ from starlette.responses import Response, StreamingResponse
 from emulator.auth.oss import (
     AuthError,
     SignedRequest,
+    claimed_access_key,
     parse_claim,
     post_access_key_id,
     query_pairs,
@@ -189,15 +190,11 @@ class OssService:
         if unsupported:
             raise ServiceError(501, "NotImplemented", f"The emulator does not serve the "
                                f"{sorted(unsupported)[0]!r} sub-resource.")
-        sub = next((s for s in OPERATIONS if s in call.query), None)
-        if (call.method == "POST" and call.level == "bucket" and sub is None
-                and call.headers.get("content-type", "").startswith("multipart/form-data")):
-            return OssService.post_object
-        handler = ROUTES.get((call.method, call.level, sub))
-        if handler is None:
+        found = operation(call.method, call.level, call.query, call.headers)
+        if found is None:
             raise ServiceError(405, "MethodNotAllowed", "The specified method is not allowed against "
                                "this resource.", Method=call.method, ResourceType=call.level.title())
-        return handler
+        return found[1]
 
     def _authenticate(self, call: Call) -> None:
         signed = SignedRequest(call.method, call.raw_query, call.headers, call.bucket, call.key)
@@ -692,39 +689,76 @@ async def _file_range(path, start: int, end: int) -> AsyncIterator[bytes]:
             yield chunk
 
 
-ROUTES: dict[tuple[str, str, str | None], Handler] = {
-    ("GET", "service", None): OssService.list_buckets,
-    ("PUT", "bucket", None): OssService.put_bucket,
-    ("PUT", "bucket", "acl"): OssService.put_bucket_acl,
-    ("GET", "bucket", "acl"): OssService.get_bucket_acl,
-    ("GET", "bucket", "bucketInfo"): OssService.get_bucket_info,
-    ("GET", "bucket", "location"): OssService.get_bucket_location,
-    ("HEAD", "bucket", None): OssService.head_bucket,
-    ("GET", "bucket", None): OssService.list_objects,
-    ("DELETE", "bucket", None): OssService.delete_bucket,
-    ("POST", "bucket", "delete"): OssService.delete_multiple,
-    ("GET", "bucket", "uploads"): OssService.list_uploads,
-    ("PUT", "object", None): OssService.put_object,
-    ("GET", "object", None): OssService.get_object,
-    ("HEAD", "object", None): OssService.head_object,
-    ("HEAD", "object", "objectMeta"): OssService.get_object_meta,
-    ("GET", "object", "objectMeta"): OssService.get_object_meta,
-    ("GET", "object", "acl"): OssService.get_object_acl,
-    ("DELETE", "object", None): OssService.delete_object,
-    ("POST", "object", "uploads"): OssService.initiate_upload,
-    ("PUT", "object", "uploadId"): OssService.upload_part,
-    ("GET", "object", "uploadId"): OssService.list_parts,
-    ("POST", "object", "uploadId"): OssService.complete_upload,
-    ("DELETE", "object", "uploadId"): OssService.abort_upload,
+ROUTES: dict[tuple[str, str, str | None], tuple[str, Handler]] = {
+    ("GET", "service", None): ("ListBuckets", OssService.list_buckets),
+    ("PUT", "bucket", None): ("PutBucket", OssService.put_bucket),
+    ("PUT", "bucket", "acl"): ("PutBucketAcl", OssService.put_bucket_acl),
+    ("GET", "bucket", "acl"): ("GetBucketAcl", OssService.get_bucket_acl),
+    ("GET", "bucket", "bucketInfo"): ("GetBucketInfo", OssService.get_bucket_info),
+    ("GET", "bucket", "location"): ("GetBucketLocation", OssService.get_bucket_location),
+    ("HEAD", "bucket", None): ("HeadBucket", OssService.head_bucket),
+    ("GET", "bucket", None): ("ListObjects", OssService.list_objects),
+    ("DELETE", "bucket", None): ("DeleteBucket", OssService.delete_bucket),
+    ("POST", "bucket", "delete"): ("DeleteMultipleObjects", OssService.delete_multiple),
+    ("GET", "bucket", "uploads"): ("ListMultipartUploads", OssService.list_uploads),
+    ("PUT", "object", None): ("PutObject", OssService.put_object),
+    ("GET", "object", None): ("GetObject", OssService.get_object),
+    ("HEAD", "object", None): ("HeadObject", OssService.head_object),
+    ("HEAD", "object", "objectMeta"): ("GetObjectMeta", OssService.get_object_meta),
+    ("GET", "object", "objectMeta"): ("GetObjectMeta", OssService.get_object_meta),
+    ("GET", "object", "acl"): ("GetObjectAcl", OssService.get_object_acl),
+    ("DELETE", "object", None): ("DeleteObject", OssService.delete_object),
+    ("POST", "object", "uploads"): ("InitiateMultipartUpload", OssService.initiate_upload),
+    ("PUT", "object", "uploadId"): ("UploadPart", OssService.upload_part),
+    ("GET", "object", "uploadId"): ("ListParts", OssService.list_parts),
+    ("POST", "object", "uploadId"): ("CompleteMultipartUpload", OssService.complete_upload),
+    ("DELETE", "object", "uploadId"): ("AbortMultipartUpload", OssService.abort_upload),
 }
+
+
+def operation(method: str, level: str, query: dict[str, str],
+              headers: dict[str, str]) -> tuple[str, Handler] | None:
+    """The OSS action name and handler of a request, from the route table."""
+    sub = next((s for s in OPERATIONS if s in query), None)
+    if (method == "POST" and level == "bucket" and sub is None
+            and headers.get("content-type", "").startswith("multipart/form-data")):
+        return "PostObject", OssService.post_object
+    found = ROUTES.get((method, level, sub))
+    if found and found[0] == "PutObject" and "x-oss-copy-source" in headers:
+        return "CopyObject", found[1]
+    if found and found[0] == "ListObjects" and query.get("list-type") == "2":
+        return "ListObjectsV2", found[1]
+    return found
 
 
 def build_oss(runtime: Runtime) -> Built:
     model = OssModel(runtime)
     service = OssService(runtime, model)
 
+    def describe(scope, body: bytes | None) -> dict[str, Any]:
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        bucket, key = wire.split_target(raw_path, headers.get("host", ""))
+        query = dict(query_pairs(scope.get("query_string", b"").decode("latin-1")))
+        level = "object" if key else ("bucket" if bucket else "service")
+        found = operation(scope["method"], level, query, headers)
+        creds = runtime.accounts.by_access_key(claimed_access_key(headers, query) or "")
+        return {"action": found[0] if found else None, "bucket": bucket or None, "key": key or None,
+                "namespace": creds.namespace if creds else DEFAULT_NAMESPACE}
+
+    def render_error(err: ServiceError, scope) -> Response:
+        request = Request(scope)
+        request_id = runtime.ids.request_id()
+        response = service._error(err, None, request, request_id)
+        response.headers["x-oss-request-id"] = request_id
+        response.headers["Date"] = wire.http_date(runtime.clock.now())
+        return response
+
     def info() -> dict[str, Any]:
         return {"status": "running", "signatures": ["V1", "V4"],
                 "verify_signatures": runtime.config.verify_signatures}
 
-    return Built(model, ServiceHandle("oss", service, reset=model.drop_namespace_blobs, info=info))
+    return Built(model, ServiceHandle(
+        "oss", service, reset=model.drop_namespace_blobs, info=info, describe=describe,
+        render_error=render_error, media_type=wire.XML_TYPE,
+        throttle=(503, "ServiceUnavailable", "Please reduce your request rate.", None)))
