@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -25,6 +26,7 @@ from emulator.admin.routes import build_admin
 from emulator.core.errors import ServiceError
 from emulator.core.faults import REQUEST_EFFECTS, FaultRule
 from emulator.core.runtime import Runtime
+from emulator.core.scenario import apply_scenario, load_scenario
 from emulator.core.service import ServiceHandle
 from emulator.services.dashscope.routes import build_dashscope
 from emulator.services.imm.routes import build_imm
@@ -210,3 +212,12 @@ class EmulatorApp:
 
 def build_app(runtime: Runtime) -> EmulatorApp:
     return EmulatorApp(runtime)
+
+
+def load_into(app: EmulatorApp, path: Path) -> None:
+    """Apply a scenario file to a built app (raises ScenarioError naming the bad field)."""
+    apply_scenario(app.runtime, app.models, load_scenario(path), path.parent, SEEDERS)
+
+
+# How each service seeds the scenario sections it owns.
+SEEDERS: dict[str, Any] = {}

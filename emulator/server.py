@@ -7,9 +7,10 @@ import sys
 import uvicorn
 
 from emulator import __version__
-from emulator.app import build_app
+from emulator.app import build_app, load_into
 from emulator.config import Config
 from emulator.core.runtime import Runtime
+from emulator.core.scenario import ScenarioError
 
 
 def uvicorn_config(app, config: Config) -> uvicorn.Config:
@@ -25,6 +26,13 @@ def uvicorn_config(app, config: Config) -> uvicorn.Config:
 def serve(config: Config) -> None:
     runtime = Runtime(config)
     app = build_app(runtime)
+    if config.scenario:
+        try:
+            load_into(app, config.scenario)
+        except ScenarioError as exc:
+            runtime.close()
+            print(f"aliyun-emulator: {exc}", file=sys.stderr)
+            raise SystemExit(2) from exc
     where = "ephemeral" if config.ephemeral else str(runtime.data_dir)
     print(f"aliyun-emulator {__version__} on {config.public_url} (data: {where})", file=sys.stderr,
           flush=True)

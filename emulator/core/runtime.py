@@ -33,6 +33,7 @@ class Runtime:
         self.blobs = BlobStore(self.data_dir)
         self.ids = Ids(config.seed)
         saved = self.docs.get(_CLOCK_KIND, "_", "clock") or {}
+        self.clock_restored = bool(saved)
         self.clock = Clock(offset=saved.get("offset", 0.0), frozen_at=saved.get("frozen_at"))
         self.clock.on_change(self._save_clock)
         self.accounts = Accounts(config, self.docs, self.ids)
