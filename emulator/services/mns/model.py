@@ -407,6 +407,11 @@ class MnsModel:
                 with self._lock:
                     self._waiters.get((ns, queue), set()).discard(waiter)
 
+    def long_polls(self) -> int:
+        """How many receives are waiting for a message now."""
+        with self._lock:
+            return sum(len(w) for w in self._waiters.values())
+
     def _wake(self, ns: str, queue: str) -> None:
         for loop, event in self._waiters.pop((ns, queue), set()):
             if not loop.is_closed():

@@ -342,7 +342,8 @@ def build_mns(runtime: Runtime) -> Built:
         model.reset(namespace_)
 
     def info() -> dict[str, Any]:
-        return {"status": "running", "pending_pushes": len(model.pending_deliveries()),
+        return {"status": "running", "long_polls": model.long_polls(),
+                "pending_pushes": len(model.pending_deliveries()),
                 "recent_pushes": list(model.recent_pushes)[-20:]}
 
     handle_ = ServiceHandle("mns", app, startup=pusher.startup, shutdown=pusher.shutdown,
