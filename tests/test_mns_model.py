@@ -34,7 +34,8 @@ def test_publish_message_fans_out_and_returns_the_message_id(model: MnsModel) ->
     model.create_queue("default", "imm-events", {})
     model.create_topic("default", "test-mns-topic", {})
     endpoint = TopicHelper.generate_queue_endpoint("cn-hangzhou", "1234567890123456", "imm-events")
-    model.subscribe("default", "test-mns-topic", "q", {"Endpoint": endpoint, "NotifyContentFormat": "SIMPLIFIED"})
+    model.subscribe("default", "test-mns-topic", "q",
+                    {"Endpoint": endpoint, "NotifyContentFormat": "SIMPLIFIED"})
 
     async def from_the_event_loop() -> str:  # IMM publishes from an asyncio task
         return model.publish_message("default", "test-mns-topic", '{"source":"acs.imm"}', tag="imm")
