@@ -6,6 +6,7 @@ The SDK's decoders need every documented child present with non-empty text (list
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -26,6 +27,7 @@ from emulator.services.mns.notify import XMLNS
 CONTENT_TYPE = "text/xml;charset=utf-8"
 _DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
 MAX_LIST = 1000
+_INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
 
 Fields = Iterable[tuple[str, Any]]
 
@@ -60,10 +62,9 @@ def _fields(element: ET.Element) -> dict[str, str]:
 
 
 def _int(name: str, text: str) -> int:
-    try:
-        return int(text.strip())
-    except ValueError:
-        raise ServiceError(400, "InvalidArgument", f"The value of {name} should be an integer.") from None
+    if not _INTEGER.fullmatch(text.strip()):
+        raise ServiceError(400, "InvalidArgument", f"The value of {name} should be an integer.")
+    return int(text)
 
 
 def _bool(name: str, text: str) -> bool:
@@ -133,11 +134,10 @@ def query_int(query: Mapping[str, str], name: str, default: int | None) -> int |
     value = next((v for k, v in query.items() if k.lower() == name.lower()), None)
     if value is None:
         return default
-    try:
-        return int(value)
-    except ValueError:
+    if not _INTEGER.fullmatch(value):
         raise ServiceError(400, "InvalidQueryString",
-                           f'Http request URL contains invalid querystring item "{name}".') from None
+                           f'Http request URL contains invalid querystring item "{name}".')
+    return int(value)
 
 
 def query_str(query: Mapping[str, str], name: str) -> str | None:
