@@ -17,6 +17,7 @@ from emulator.config import Config
 from emulator.core.errors import ServiceError
 from emulator.core.runtime import Runtime
 from emulator.services.mns.model import MnsModel
+from emulator.services.mns.notify import retry_delay
 from emulator.services.mns.routes import build_mns
 from emulator.testing.server import LiveServer
 
@@ -77,3 +78,14 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
         assert sub.notify_content_format == "SIMPLIFIED"
         account.get_topic("kept-topic").publish_message(Base64TopicMessage("after restart"))
         assert queue.receive_message(0).message_body == b"after restart"
+
+
+def test_retry_schedules() -> None:
+    exponential = []
+    while (delay := retry_delay("EXPONENTIAL_DECAY_RETRY", len(exponential), lambda: 0.5)) is not None:
+        exponential.append(delay)
+    assert len(exponential) == 176
+    assert exponential[:11] == [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 512]
+    assert exponential.count(512) == 167
+    backoff = [retry_delay("BACKOFF_RETRY", n, lambda: 0.999) for n in range(4)]
+    assert all(10 <= d < 20 for d in backoff[:3]) and backoff[3] is None
