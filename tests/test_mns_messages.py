@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import socket
 import threading
 import time
+from email.utils import formatdate
 
 import pytest
 from mns.account import Account
 from mns.mns_exception import MNSServerException
 from mns.queue import Message, Queue, QueueMeta
 
+from emulator.auth.mns import sign, string_to_sign
 from emulator.testing.server import LiveServer
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -201,3 +204,24 @@ def test_unknown_queue(emulator: LiveServer) -> None:
     missing = account.get_queue("missing")
     assert error_type(lambda: missing.send_message(Message("x"))) == "QueueNotExist"
     assert error_type(lambda: missing.receive_message(1)) == "QueueNotExist"
+
+
+def test_a_consumer_that_hangs_up_takes_no_message(queue: Queue, emulator: LiveServer) -> None:
+    with socket.create_connection(("127.0.0.1", emulator.port)) as sock:
+        target = "/queues/work/messages?waitseconds=30"
+        signed = {"x-mns-version": "2015-06-06", "date": formatdate(usegmt=True)}
+        signature = sign(emulator.access_key_secret, string_to_sign("GET", target, signed))
+        request = (f"GET {target} HTTP/1.1\r\nHost: {emulator.endpoint}\r\n"
+                   + "".join(f"{k}: {v}\r\n" for k, v in signed.items())
+                   + f"Authorization: MNS {emulator.access_key_id}:{signature}\r\n\r\n")
+        sock.sendall(request.encode())
+        deadline = time.monotonic() + 10
+        while long_polls(emulator) == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert long_polls(emulator) == 1
+    deadline = time.monotonic() + 10
+    while long_polls(emulator) and time.monotonic() < deadline:
+        time.sleep(0.01)  # the server notices the hang-up
+    assert long_polls(emulator) == 0
+    queue.send_message(Message("for someone still listening"))
+    assert queue.receive_message(0).dequeue_count == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -29,6 +30,7 @@ MAX_BODY = 2 * 1024 * 1024
 
 @dataclass
 class Call:
+    request: Request
     ns: str
     params: dict[str, str]
     query: dict[str, str]
@@ -46,6 +48,28 @@ def _xml(body: bytes, status: int = 200, headers: dict[str, str] | None = None) 
 
 def _no_content(headers: dict[str, str] | None = None) -> Response:
     return Response(status_code=204, headers=headers)
+
+
+async def _unless_client_leaves(request: Request, work: Awaitable[Any]) -> Any:
+    """Run `work` (a long poll) but give up when the client disconnects, so a consumer that went
+    away does not take a message nobody will see."""
+    task = asyncio.ensure_future(work)
+
+    async def disconnected() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+
+    watcher = asyncio.ensure_future(disconnected())
+    try:
+        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+        finished = task.done()
+        if not finished:
+            task.cancel()
+    if not finished:
+        raise ServiceError(408, "RequestTimeout", "The client closed the connection.")
+    return task.result()
 
 
 # ---- queues ---------------------------------------------------------------------------------
@@ -100,7 +124,7 @@ async def receive_message(m: MnsModel, c: Call) -> Response:
     """ReceiveMessage, or BatchReceiveMessage with numOfMessages; long-polls `waitseconds`."""
     count = wire.query_int(c.query, "numOfMessages", None)
     wait = wire.query_int(c.query, "waitseconds", None)
-    received = await m.receive(c.ns, c.params["queue"], count or 1, wait)
+    received = await _unless_client_leaves(c.request, m.receive(c.ns, c.params["queue"], count or 1, wait))
     if count is None:
         return _xml(wire.document("Message", wire.message_fields(received[0], received=True)))
     return _xml(wire.message_list(received, received=True))
@@ -320,7 +344,7 @@ def build_mns(runtime: Runtime) -> Built:
         query = dict(parse_qsl(raw_query, keep_blank_values=True))
         handler, params = match(request.method, raw_path, query)
         host = headers.get("host") or f"{config.host}:{config.port}"
-        return await handler(model, Call(ns, params, query, headers, body, f"http://{host}"))
+        return await handler(model, Call(request, ns, params, query, headers, body, f"http://{host}"))
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
