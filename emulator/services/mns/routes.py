@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -112,11 +111,12 @@ async def delete_queue(m: MnsModel, c: Call) -> Response:
 async def send_message(m: MnsModel, c: Call) -> Response:
     """SendMessage (`<Message>`) or BatchSendMessage (`<Messages>`), told apart by the root."""
     queue = c.params["queue"]
-    if re.search(rb"<(\w+:)?Messages[\s>/]", c.body[:512]):
-        results = m.send_messages(c.ns, queue, wire.messages(c.body))
+    entries, batch = wire.messages(c.body)
+    if batch:
+        results = m.send_messages(c.ns, queue, entries)
         failed = next((r for r in results if isinstance(r, ServiceError)), None)
         return _xml(wire.batch_sent(results), failed.status if failed else 201)
-    body, delay, priority = wire.message(c.body)
+    body, delay, priority = entries[0]
     return _xml(wire.document("Message", wire.sent(m.send_message(c.ns, queue, body, delay, priority))), 201)
 
 

@@ -43,16 +43,16 @@ def _schema_error(element: str) -> ServiceError:
                         f"published schema, cause by Element {element}.")
 
 
-def parse(body: bytes, root: str, optional: bool = False) -> ET.Element:
-    """The document's root element, which must be `root`; an empty body is an empty `root` when
-    `optional` (curl users may send no attributes)."""
+def parse(body: bytes, *roots: str, optional: bool = False) -> ET.Element:
+    """The document's root element, which must be one of `roots`; an empty body is an empty
+    `roots[0]` when `optional` (curl users may send no attributes)."""
     if optional and not body.strip():
-        return ET.Element(root)
+        return ET.Element(roots[0])
     try:
         element = ET.fromstring(body)
     except (ET.ParseError, ValueError):
         raise ServiceError(400, "MalformedXML", "The XML you provided was not well-formed.") from None
-    if _local(element.tag) != root:
+    if _local(element.tag) not in roots:
         raise _schema_error(_local(element.tag))
     return element
 
@@ -109,12 +109,13 @@ def _message_entry(element: ET.Element) -> MessageEntry:
     return fields["MessageBody"], delay, priority
 
 
-def message(body: bytes) -> MessageEntry:
-    return _message_entry(parse(body, "Message"))
-
-
-def messages(body: bytes) -> list[MessageEntry]:
-    return [_message_entry(child) for child in parse(body, "Messages") if _local(child.tag) == "Message"]
+def messages(body: bytes) -> tuple[list[MessageEntry], bool]:
+    """SendMessage (`<Message>`) or BatchSendMessage (`<Messages>`): the entries, and whether
+    it is a batch."""
+    root = parse(body, "Message", "Messages")
+    if _local(root.tag) == "Message":
+        return [_message_entry(root)], False
+    return [_message_entry(child) for child in root if _local(child.tag) == "Message"], True
 
 
 def receipt_handles(body: bytes) -> list[str]:
