@@ -84,11 +84,12 @@ def test_name_examples(sentinel: LiveServer) -> None:
 def test_xml_bodies(sentinel: LiveServer, body: bytes) -> None:
     for method, target in (("PUT", "/queues/sentinel?metaoverride=true"),
                            ("POST", "/queues/sentinel/messages"), ("PUT", "/topics/t1"),
-                           ("DELETE", "/queues/sentinel/messages")):
+                           ("DELETE", "/queues/sentinel/messages"), ("PUT", "/topics/t1/subscriptions/s"),
+                           ("POST", "/topics/t1/messages")):
         status, error = call(sentinel, method, target, body)
         if status >= 400:
             assert error["Code"] in {"MalformedXML", "InvalidArgument", "ReceiptHandleError",
-                                     "MessageNotExist"}, error
+                                     "MessageNotExist", "TopicNotExist"}, error
 
 
 def test_xml_examples(sentinel: LiveServer) -> None:
@@ -156,3 +157,23 @@ def test_unknown_routes(sentinel: LiveServer, method: str, path: list[str]) -> N
     if method == "HEAD":
         return  # no body to check
     call(sentinel, method, "/" + "/".join(path))
+
+
+@SETTINGS
+@given(fields=st.dictionaries(
+    st.sampled_from(["Endpoint", "NotifyStrategy", "NotifyContentFormat", "FilterTag"]),
+    st.text(st.characters(min_codepoint=32, blacklist_categories=["Cs"]), max_size=30)
+    | st.sampled_from(["BACKOFF_RETRY", "JSON", "SIMPLIFIED", "http://127.0.0.1:1/x",
+                       "acs:mns:cn-hangzhou:1:queues/sentinel"])))
+def test_subscription_attributes(sentinel: LiveServer, fields: dict[str, str]) -> None:
+    call(sentinel, "PUT", "/topics/fuzz")
+    root = ET.Element("Subscription", xmlns="http://mns.aliyuncs.com/doc/v1/")
+    for name, value in fields.items():
+        ET.SubElement(root, name).text = value
+    status, error = call(sentinel, "PUT", "/topics/fuzz/subscriptions/s", ET.tostring(root))
+    if status >= 400:
+        assert error["Code"] in {"InvalidArgument", "SubscriptionAlreadyExist"}, error
+    call(sentinel, "DELETE", "/topics/fuzz/subscriptions/s")
+    status, error = call(sentinel, "POST", "/topics/fuzz/messages",
+                         b"<Message><MessageBody>m</MessageBody><MessageTag>toolongtoolongtoolong</MessageTag></Message>")
+    assert error["Code"] == "InvalidArgument"

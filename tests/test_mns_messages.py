@@ -225,3 +225,20 @@ def test_a_consumer_that_hangs_up_takes_no_message(queue: Queue, emulator: LiveS
     assert long_polls(emulator) == 0
     queue.send_message(Message("for someone still listening"))
     assert queue.receive_message(0).dequeue_count == 1
+
+
+def test_receive_without_wait_uses_the_queue_polling_wait(queue: Queue, emulator: LiveServer) -> None:
+    meta = QueueMeta()
+    meta.set_polling_wait_seconds(20)
+    queue.set_attributes(meta)
+    consumer = Account(emulator.url, emulator.access_key_id, emulator.access_key_secret).get_queue("work")
+    result: dict[str, object] = {}
+    thread = threading.Thread(target=lambda: result.update(message=consumer.receive_message()))
+    thread.start()
+    deadline = time.monotonic() + 10
+    while long_polls(emulator) == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert long_polls(emulator) == 1  # parked although the SDK sent no waitseconds
+    queue.send_message(Message("polled"))
+    thread.join(30)
+    assert result["message"].message_body == b"polled"
