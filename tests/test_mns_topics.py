@@ -4,6 +4,7 @@ NotifyContentFormat, FilterTag, and HTTP pushes with retries on the emulator clo
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import threading
 import time
@@ -208,6 +209,7 @@ def test_http_push_is_retried_on_the_emulator_clock(
     assert headers["x-mns-message-tag"] == "imm"
     assert base64.b64decode(headers["x-mns-signing-cert-url"]).startswith(b"http")
     assert headers["x-mns-request-id"] and headers["authorization"]
+    assert base64.b64decode(headers["content-md5"]) == hashlib.md5(body).hexdigest().encode()
     assert topic.get_attributes().message_count == 1
     emulator.advance(20)  # BACKOFF_RETRY waits 10-20 s
     receiver.wait_for(2)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import ipaddress
 import logging
 from email.utils import formatdate
@@ -102,7 +103,10 @@ class Pusher:
 
     def _headers(self, delivery: Delivery) -> dict[str, str]:
         config = self._runtime.config
+        body = delivery.body.encode()
         headers = {
+            # Content-MD5 in the form the MNS SDKs use: base64 of the hex digest.
+            "content-md5": base64.b64encode(hashlib.md5(body).hexdigest().encode()).decode(),
             "content-type": CONTENT_TYPES[delivery.content_format],
             "date": formatdate(self._runtime.clock.now(), usegmt=True),
             "x-mns-request-id": self._runtime.ids.request_id(),
