@@ -171,3 +171,22 @@ def test_requests_session_sees_connection_reset(emulator: LiveServer, bucket) ->
     _add(emulator, {"service": "oss", "effect": {"reset": True}, "times": 1})
     with pytest.raises(requests.exceptions.ConnectionError):
         requests.get(bucket.sign_url("GET", "clip.mp4", 600), timeout=5)
+
+
+def test_mns_faults_in_mns_shape(emulator: LiveServer) -> None:
+    from mns.account import Account
+    from mns.mns_exception import MNSServerException
+    from mns.queue import Message, QueueMeta
+
+    account = Account(emulator.url, emulator.access_key_id, emulator.access_key_secret)
+    queue = account.get_queue("jobs")
+    queue.create(QueueMeta())
+    _add(emulator, {"service": "mns", "match": {"action": "SendMessage", "queue": "jobs"},
+                    "effect": {"throttle": True}, "times": 1})
+    with pytest.raises(MNSServerException) as err:
+        queue.send_message(Message("hello"))
+    assert err.value.type == "Throttling" and err.value.req_id
+    queue.send_message(Message("hello"))
+    assert queue.receive_message(1).message_body == b"hello"
+    entries = emulator.admin("GET", "requests?service=mns&action=SendMessage")["requests"]
+    assert [e["status"] for e in entries] == [503, 201] and entries[0]["queue"] == "jobs"

@@ -69,3 +69,23 @@ def test_bad_scenario_stops_the_start_naming_the_field(tmp_path, text, field) ->
 def test_health_answers_without_a_scenario() -> None:
     with LiveServer() as server:
         assert httpx.get(server.url + "/_emulator/health").json()["status"] == "ok"
+
+
+def test_scenario_seeds_mns(tmp_path) -> None:
+    from mns.account import Account
+    from mns.topic import TopicMessage
+
+    scenario = tmp_path / "mns.yaml"
+    scenario.write_text("""
+queues: [{name: imm-done, VisibilityTimeout: 60}]
+topics: [{name: test-mns-topic}]
+subscriptions:
+  - {topic: test-mns-topic, name: to-queue, endpoint: "queue:imm-done", notify_content_format: SIMPLIFIED}
+""")
+    with LiveServer(extra_args=["--scenario", str(scenario)]) as server:
+        account = Account(server.url, server.access_key_id, server.access_key_secret)
+        assert account.get_queue("imm-done").get_attributes().visibility_timeout == 60
+        account.get_topic("test-mns-topic").publish_message(TopicMessage("done"))
+        queue = account.get_queue("imm-done")
+        queue.set_encoding(False)
+        assert queue.receive_message(1).message_body == "done"

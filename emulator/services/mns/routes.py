@@ -370,6 +370,24 @@ def build_mns(runtime: Runtime) -> Built:
                 "pending_pushes": len(model.pending_deliveries()),
                 "recent_pushes": list(model.recent_pushes)[-20:]}
 
+    def describe(scope: Scope, body: bytes | None) -> dict[str, Any]:
+        raw_path = scope.get("raw_path", scope["path"].encode()).decode("latin-1")
+        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
+        handler, params = match(scope["method"], raw_path, query)
+        auth = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+        creds = runtime.accounts.by_access_key(auth.partition(" ")[2].partition(":")[0])
+        return {"action": "".join(w.title() for w in handler.__name__.split("_")),
+                "queue": params.get("queue"), "topic": params.get("topic"),
+                "namespace": creds.namespace if creds else DEFAULT_NAMESPACE}
+
+    def render_error(exc: ServiceError, scope: Scope) -> Response:
+        request_id = runtime.ids.request_id()
+        response = _xml(wire.error(exc, request_id, host_id), exc.status)
+        response.headers["x-mns-request-id"] = request_id
+        return response
+
     handle_ = ServiceHandle("mns", app, startup=pusher.startup, shutdown=pusher.shutdown,
-                            reset=reset, info=info)
+                            reset=reset, info=info, describe=describe, render_error=render_error,
+                            media_type="text/xml;charset=utf-8",
+                            throttle=(503, "Throttling", "Request was denied due to flow control.", None))
     return Built(model, handle_)
