@@ -1,5 +1,7 @@
-"""Helpers for testing applications against the emulator (live server, pytest plugin)."""
+"""Helpers for testing applications against the emulator: a live server in a child process, the
+pytest plugin (`emulator.testing.plugin`), and in-process mocking of the real host names."""
 
-from emulator.testing.server import LiveServer
+from emulator.testing.inprocess import InProcessEmulator, mock_aliyun
+from emulator.testing.server import LiveServer, Namespace
 
-__all__ = ["LiveServer"]
+__all__ = ["InProcessEmulator", "LiveServer", "Namespace", "mock_aliyun"]

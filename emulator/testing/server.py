@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,32 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@dataclass
+class Namespace:
+    """An isolated world on a server, with its own credentials."""
+
+    server: LiveServer
+    namespace: str
+    access_key_id: str
+    access_key_secret: str
+    dashscope_api_key: str
+    dashscope_api_key_cn: str
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def endpoint(self) -> str:
+        return self.server.endpoint
+
+    def reset(self) -> None:
+        self.server.reset(self.namespace)
+
+    def delete(self) -> None:
+        self.server.admin("DELETE", f"namespaces/{self.namespace}")
 
 
 class LiveServer:
@@ -92,7 +119,22 @@ class LiveServer:
         self.admin("POST", "reset", {"namespace": namespace} if namespace else None)
 
     def advance(self, seconds: float) -> dict:
+        """Move the emulator's clock forward; whatever falls due happens at once."""
         return self.admin("POST", "clock", {"advance_seconds": seconds})
+
+    def add_fault(self, rule: dict) -> dict:
+        return self.admin("POST", "faults", rule)
+
+    def requests(self, **filters: str) -> list[dict]:
+        query = "&".join(f"{k}={v}" for k, v in filters.items())
+        return self.admin("GET", "requests" + (f"?{query}" if query else ""))["requests"]
+
+    def tasks(self, namespace: str | None = None) -> list[dict]:
+        return self.admin("GET", "tasks" + (f"?namespace={namespace}" if namespace else ""))["tasks"]
+
+    def create_namespace(self, name: str | None = None) -> Namespace:
+        creds = self.admin("POST", "namespaces", {"name": name} if name else {})
+        return Namespace(server=self, **creds)
 
     def __enter__(self) -> LiveServer:
         return self.start()
