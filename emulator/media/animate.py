@@ -9,6 +9,7 @@ yuv420p, +faststart, single-threaded and bit-exact so the same inputs give the s
 
 from __future__ import annotations
 
+import math
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -211,9 +212,17 @@ def render(plan: RenderPlan, image_path: Path, video_path: Path, out_path: Path)
 
 def _place(frame: Image.Image, sprite: Image.Image, anchor: tuple[float, float],
            t: FrameTransform) -> None:
-    size = (max(1, round(sprite.width * t.scale)), max(1, round(sprite.height * t.scale)))
-    moved = sprite.resize(size, Image.Resampling.BILINEAR).rotate(
-        t.angle, Image.Resampling.BILINEAR, expand=True)
-    x = round(anchor[0] + t.dx - moved.width / 2)
-    y = round(anchor[1] + t.dy - moved.height / 2)
+    """Paste the sprite scaled and rotated about its centre, in one affine resampling."""
+    a = math.radians(t.angle)
+    cos, sin = math.cos(a), math.sin(a)
+    width = max(1, math.ceil(abs(sprite.width * t.scale * cos) + abs(sprite.height * t.scale * sin)))
+    height = max(1, math.ceil(abs(sprite.width * t.scale * sin) + abs(sprite.height * t.scale * cos)))
+    # Output pixel -> sprite pixel: un-rotate about the output centre, un-scale, re-centre.
+    ca, sa = cos / t.scale, sin / t.scale
+    ox, oy = width / 2, height / 2
+    matrix = (ca, -sa, sprite.width / 2 - (ca * ox - sa * oy),
+              sa, ca, sprite.height / 2 - (sa * ox + ca * oy))
+    moved = sprite.transform((width, height), Image.Transform.AFFINE, matrix, Image.Resampling.BILINEAR)
+    x = round(anchor[0] + t.dx - width / 2)
+    y = round(anchor[1] + t.dy - height / 2)
     frame.paste(moved, (x, y), moved)
