@@ -186,7 +186,9 @@ class DashScopeModel:
             and now <= doc["submit_time"] + TASK_TTL_SECONDS
             and (query.task_id is None or doc["task_id"] == query.task_id)
             and (query.model_name is None or doc["model"] == query.model_name)
-            and (query.status is None or doc["status"] == query.status)]
+            and (query.status is None or doc["status"] == query.status)
+            and (query.api_key_id is None or doc["api_key_id"] == query.api_key_id)
+            and (query.region is None or doc["region"] == query.region)]
         matches.sort(key=lambda d: (d["submit_time"], d["seq"]), reverse=True)
         first = (query.page_no - 1) * query.page_size
         return matches[first:first + query.page_size], len(matches)

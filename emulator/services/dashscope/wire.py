@@ -109,6 +109,8 @@ class ListQuery:
     task_id: str | None
     model_name: str | None
     status: str | None
+    api_key_id: str | None
+    region: str | None
     page_no: int
     page_size: int
 
@@ -149,6 +151,7 @@ def parse_list_query(params: dict[str, str], now: float) -> ListQuery:
     if status is not None and status not in STATUSES:
         raise _invalid(BAD_PARAMETERS)
     return ListQuery(start, end, params.get("task_id") or None, params.get("model_name") or None, status,
+                     params.get("api_key_id") or None, params.get("region") or None,
                      _page_number(params.get("page_no"), 1),
                      _page_number(params.get("page_size"), 10, MAX_PAGE_SIZE))
 
