@@ -132,7 +132,8 @@ def test_only_allowed_places_are_fetched(custom, file_server):
         "InvalidURL.ConnectionRefused", f"Connection to {refused} refused, please provide available URL")
     assert failure(custom, image_url="https://help-static-aliyun-doc.aliyuncs.com/other.jpeg")[0] == (
         "InvalidURL.ConnectionRefused")
-    assert failure(custom, image_url=f"http://{file_server}/missing.png")[0] == "InvalidParameter.DataInspection"
+    missing = f"http://{file_server}/missing.png"
+    assert failure(custom, image_url=missing)[0] == "InvalidParameter.DataInspection"
     # The size limit stops a download that would never end.
     assert failure(custom, image_url=f"http://{file_server}/endless.png")[0] == "InvalidFile.Size"
 
@@ -151,4 +152,5 @@ def test_checks_can_run_at_submit(media_dir):
         response = submit(server.url, seed_body(image_url=ALIAS + "small.png"))
         assert response.status_code == 400
         assert response.json()["code"] == "InvalidFile.Resolution"
-        assert submit(server.url, seed_body(image_url=SAMPLE_IMAGE, video_url=SAMPLE_VIDEO)).status_code == 200
+        good = seed_body(image_url=SAMPLE_IMAGE, video_url=SAMPLE_VIDEO)
+        assert submit(server.url, good).status_code == 200
