@@ -140,6 +140,7 @@ def build_dashscope(runtime: Runtime, oss_model) -> Built:
     ]
     app = Starlette(routes=routes, exception_handlers={404: http_error, 405: http_error,
                                                       Exception: internal_error})
+    app.router.redirect_slashes = False  # a redirect would not be a DashScope answer
     handle = ServiceHandle("dashscope", app, startup=model.start, shutdown=model.stop, reset=model.reset,
                            billing=model.billing, info=lambda: {"status": "running"})
     return Built(model, handle)
