@@ -175,7 +175,7 @@ def _backgrounds(plan: RenderPlan, video_path: Path) -> Iterator[Image.Image]:
         yield last.copy()
 
 
-def _encoder_args(plan: RenderPlan, out_path: Path) -> list[str]:
+def encoder_args(plan: RenderPlan, out_path: Path) -> list[str]:
     import ffmpeg
 
     return (ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{plan.width}x{plan.height}",
@@ -193,7 +193,7 @@ def render(plan: RenderPlan, image_path: Path, video_path: Path, out_path: Path)
     sprite = character_sprite(image_path, plan.sprite_height)
     mark = watermark_overlay(plan.width, plan.height) if plan.watermark else None
     with tempfile.TemporaryFile() as errors:
-        process = subprocess.Popen(_encoder_args(plan, out_path), stdin=subprocess.PIPE, stderr=errors)
+        process = subprocess.Popen(encoder_args(plan, out_path), stdin=subprocess.PIPE, stderr=errors)
         assert process.stdin is not None
         try:
             for transform, frame in zip(plan.transforms, _backgrounds(plan, video_path), strict=False):
