@@ -70,3 +70,15 @@ def test_one_task_runs_at_a_time_in_submit_order(realistic):
     realistic.advance(5.2 * 28 + 1)
     assert wait_for(realistic.url, second)["output"]["task_status"] == "SUCCEEDED"
     assert get_task(realistic.url, third).json()["output"]["task_status"] == "CANCELED"
+
+
+def test_queued_tasks_survive_a_restart(tmp_path):
+    args = ["--speed", "realistic"]
+    with LiveServer(data_dir=tmp_path, extra_args=args) as server:
+        task_id = submit(server.url).json()["output"]["task_id"]
+    with LiveServer(data_dir=tmp_path, extra_args=args) as server:
+        assert get_task(server.url, task_id).json()["output"]["task_status"] == "PENDING"
+        server.advance(16)
+        wait_for(server.url, task_id, ("RUNNING",))
+        server.advance(5.2 * 28 + 1)
+        assert wait_for(server.url, task_id)["output"]["task_status"] == "SUCCEEDED"
