@@ -24,8 +24,10 @@ from PIL import Image
 
 from emulator.auth.oss import sign_v1
 from emulator.core.accounts import Accounts
+from emulator.core.clock import Clock
 from emulator.core.errors import ServiceError
 from emulator.media.ffmpeg import MediaError, MediaInfo, probe
+from emulator.services.oss.model import OssModel
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 _DOC_FILES = "https://help-static-aliyun-doc.aliyuncs.com/file-manage-files/zh-CN/20250919"
@@ -97,7 +99,7 @@ class Source:
 
 
 class InputResolver:
-    def __init__(self, accounts: Accounts, oss, clock, aliases: dict[str, Path],
+    def __init__(self, accounts: Accounts, oss: OssModel, clock: Clock, aliases: dict[str, Path],
                  fetch_hosts: set[str]) -> None:
         self.accounts = accounts
         self.oss = oss

@@ -24,12 +24,14 @@ from typing import Any
 
 from emulator.auth.oss import presign_v1_get, sign_v1
 from emulator.core.accounts import DASHSCOPE_CN, Credentials
+from emulator.core.clock import Clock
 from emulator.core.errors import ServiceError
 from emulator.core.runtime import Runtime
 from emulator.media import animate
 from emulator.media.ffmpeg import MediaError
 from emulator.services.dashscope import inputs
 from emulator.services.dashscope.wire import ListQuery, SubmitRequest
+from emulator.services.oss.model import OssModel
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +64,7 @@ THROTTLED = ServiceError(429, "Throttling.RateQuota", "Requests rate limit excee
 class RateLimiter:
     """At most `limit` events per key in any one second of the emulator clock."""
 
-    def __init__(self, clock) -> None:
+    def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._events: dict[tuple, deque[float]] = defaultdict(deque)
 
@@ -81,7 +83,7 @@ class RateLimiter:
 
 
 class DashScopeModel:
-    def __init__(self, runtime: Runtime, oss) -> None:
+    def __init__(self, runtime: Runtime, oss: OssModel) -> None:
         self.rt = runtime
         self.oss = oss
         config = runtime.config
@@ -333,6 +335,8 @@ class DashScopeModel:
             animate.render(plan, image, video, out)
             self.rt.events.record(ns, SERVICE, task_id, "rendered", width=plan.width, height=plan.height,
                                   frames=plan.frame_count, fps=str(plan.fps))
+            if self.rt.docs.get(TASK_KIND, ns, task_id) is None:
+                raise ServiceError(404, "NotFound", "the task was dropped (reset) while rendering")
             bucket = RESULT_BUCKET.get(task["region"], DEFAULT_RESULT_BUCKET)
             self.oss.create_bucket(ns, bucket)
             day = datetime.fromtimestamp(task["submit_time"], tz=timezone.utc).strftime("%Y%m%d")

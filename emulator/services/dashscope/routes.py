@@ -33,10 +33,8 @@ INTERNAL = ServiceError(500, "InternalError", "An internal error has occured, pl
                         "contact service support.")
 
 
-def build_dashscope(runtime: Runtime, oss_model) -> Built:
-    # This branch's OSS service is still a placeholder without a model: use one of our own.
-    oss = oss_model if oss_model is not None else OssModel(runtime)
-    model = DashScopeModel(runtime, oss)
+def build_dashscope(runtime: Runtime, oss_model: OssModel) -> Built:
+    model = DashScopeModel(runtime, oss_model)
 
     def base_url(request: Request) -> str:
         """Scheme and Host the caller used: URLs handed back work from where it called."""
