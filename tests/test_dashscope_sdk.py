@@ -7,6 +7,9 @@ it back afterwards.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from http import HTTPStatus
 
@@ -110,3 +113,21 @@ def test_upload_gives_oss_urls_a_task_resolves(sdk, tmp_path):
     done = wait_for(sdk.url, rsp.output.task_id)
     assert done["output"]["task_status"] == "SUCCEEDED", done
     assert httpx.get(done["output"]["results"]["video_url"], timeout=30).status_code == 200
+
+
+def test_the_readme_recipe_with_environment_variables(emulator):
+    """DASHSCOPE_HTTP_BASE_URL is read when dashscope is imported: a fresh interpreter proves it."""
+    script = (
+        "import dashscope\n"
+        "from dashscope import VideoSynthesis\n"
+        f"rsp = VideoSynthesis.async_call(model='{MODEL}', task='image2video', mode='wan-pro',\n"
+        f"    extra_input={{'image_url': '{SAMPLE_IMAGE}', 'video_url': '{SAMPLE_VIDEO}'}})\n"
+        "done = VideoSynthesis.wait(rsp)\n"
+        "print(done.output.task_status, done.usage.video_ratio, done.output['results']['video_url'])\n")
+    env = {**os.environ, "DASHSCOPE_HTTP_BASE_URL": emulator.url + "/api/v1",
+           "DASHSCOPE_API_KEY": "sk-emulator"}
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    status, ratio, url = result.stdout.split()
+    assert (status, ratio) == ("SUCCEEDED", "pro") and url.startswith(emulator.url + "/")
