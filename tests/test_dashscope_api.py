@@ -25,6 +25,7 @@ from dashscope_support import (
     wait_for,
 )
 
+from emulator.media.ffmpeg import probe
 from emulator.testing.server import LiveServer
 
 UTC8 = timezone(timedelta(hours=8))
@@ -276,3 +277,24 @@ def test_get_policy_is_signed_with_the_namespace_key_pair(emulator):
     bad = httpx.get(emulator.url + "/api/v1/uploads", params={"action": "other"},
                     headers={"Authorization": "Bearer sk-emulator"})
     assert error_of(bad)[:2] == (400, "InvalidParameter")
+
+
+def test_results_are_real_identical_mp4s_for_identical_inputs(emulator, tmp_path):
+    if not oss_serves(emulator.url):
+        pytest.skip("this build's OSS does not serve objects yet")
+    body = seed_body(watermark=True)
+    first = submit(emulator.url, body).json()["output"]["task_id"]
+    second = submit(emulator.url, body).json()["output"]["task_id"]
+    videos = []
+    for task_id in (first, second):
+        done = wait_for(emulator.url, task_id)
+        response = httpx.get(done["output"]["results"]["video_url"], timeout=30)
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "video/mp4"
+        videos.append(response.content)
+    assert videos[0] == videos[1]
+    path = tmp_path / "result.mp4"
+    path.write_bytes(videos[0])
+    info = probe(path, count_frames=True)
+    assert (info.video_codec, info.frame_count, info.duration) == ("h264", 130, 5.2)
+    assert videos[0].index(b"moov") < videos[0].index(b"mdat")

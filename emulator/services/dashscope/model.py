@@ -327,6 +327,8 @@ class DashScopeModel:
                 self.rt.events.record(ns, SERVICE, task_id, "check_image passed", detector=None,
                                       note="no person detector is installed: the image check passes "
                                            "without looking at the picture")
+            else:
+                self.rt.events.record(ns, SERVICE, task_id, "check_image skipped")
             fps = animate.output_fps(info.fps)
             samples = animate.measure_reference(video, info.display_size, fps)
             plan = animate.plan_render(task["model"], task["mode"], image_size, info.display_size,
