@@ -131,3 +131,22 @@ def test_the_readme_recipe_with_environment_variables(emulator):
     assert result.returncode == 0, result.stderr
     status, ratio, url = result.stdout.split()
     assert (status, ratio) == ("SUCCEEDED", "pro") and url.startswith(emulator.url + "/")
+
+
+def test_inputs_from_the_emulators_oss_signed_by_oss2(emulator):
+    import oss2
+
+    auth = oss2.Auth(emulator.access_key_id, emulator.access_key_secret)
+    bucket = oss2.Bucket(auth, emulator.url, "my-media")
+    bucket.create_bucket()
+    bucket.put_object_from_file("in/dance.mp4", str(ASSETS / "move_input_video.mp4"))
+    signed = bucket.sign_url("GET", "in/dance.mp4", 600)
+    task = submit(emulator.url, {"model": "wan2.2-animate-mix", "input": {
+        "image_url": SAMPLE_IMAGE, "video_url": signed}, "parameters": {"mode": "wan-std"}})
+    done = wait_for(emulator.url, task.json()["output"]["task_id"])
+    assert done["output"]["task_status"] == "SUCCEEDED", done
+    unsigned = signed.split("?", 1)[0]
+    task = submit(emulator.url, {"model": "wan2.2-animate-move", "input": {
+        "image_url": SAMPLE_IMAGE, "video_url": unsigned}, "parameters": {"mode": "wan-std"}})
+    failed = wait_for(emulator.url, task.json()["output"]["task_id"])["output"]
+    assert failed["code"] == "InvalidParameter.DataInspection"  # a private bucket needs a signature

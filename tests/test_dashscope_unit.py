@@ -127,3 +127,20 @@ def test_reset_forgets_queues_and_limits(service):
         model.limits.check(("default", "submit"), 1)
     model.reset(None)
     model.limits.check(("default", "submit"), 1)
+
+
+def test_virtual_hosted_oss_urls_resolve_like_path_style_ones(service):
+    runtime, oss, built = service
+    oss.create_bucket("default", "media")
+    oss.put_bytes("default", "media", "a/b.jpg", b"x", "image/jpeg")
+    creds = runtime.accounts.default
+    path_style = presign_v1_get(BASE, creds.access_key_id, creds.access_key_secret, "media", "a/b.jpg",
+                                int(runtime.clock.now()) + 60)
+    virtual = path_style.replace("http://127.0.0.1:9088/media/", "http://media.127.0.0.1:9088/")
+    own = {"127.0.0.1:9088"}
+    expected = oss.object_path("default", "media", "a/b.jpg")
+    assert built.model.inputs.locate("default", path_style, own).path == expected
+    assert built.model.inputs.locate("default", virtual, own).path == expected
+    with pytest.raises(ServiceError) as err:
+        built.model.inputs.locate("default", virtual.replace("media.", "other."), own)
+    assert err.value.code == "InvalidParameter.DataInspection"

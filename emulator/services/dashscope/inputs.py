@@ -2,8 +2,8 @@
 
 Allowed places, and nothing else (the emulator never reaches the outside world):
 - `oss://<key>` files uploaded through getPolicy + PostObject (48 h, the caller's account);
-- URLs of this emulator's own OSS (path style; presigned V1 URLs are verified, unsigned ones need
-  a public-read bucket), read in-process through the OSS model;
+- URLs of this emulator's own OSS (path or virtual-hosted style; presigned V1 URLs are verified,
+  unsigned ones need a public-read bucket), read in-process through the OSS model;
 - the alias table: the documentation's sample URLs map to bundled stand-ins, users add their own
   "URL -> local file" entries (Config.dashscope_url_aliases);
 - http(s) URLs on loopback hosts the user allows (Config.dashscope_fetch_hosts), streamed with
@@ -130,6 +130,10 @@ class InputResolver:
         netloc = parts.netloc.lower()
         if netloc in own_hosts:
             return Source(path=self._own_oss(ns, parts.path, parse_qs(parts.query)))
+        # Virtual-hosted style (oss2 signs URLs so for a "localhost" endpoint): bucket.host/key.
+        bucket, _, host = netloc.partition(".")
+        if host in own_hosts and bucket:
+            return Source(path=self._own_oss(ns, f"/{bucket}{parts.path}", parse_qs(parts.query)))
         if netloc in self.fetch_hosts:
             return Source(url=url)
         raise refused(url)
