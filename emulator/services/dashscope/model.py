@@ -28,7 +28,7 @@ from emulator.core.clock import Clock
 from emulator.core.errors import ServiceError
 from emulator.core.runtime import Runtime
 from emulator.media import animate
-from emulator.media.ffmpeg import MediaError
+from emulator.media.ffmpeg import MediaError, MediaInfo
 from emulator.services.dashscope import inputs
 from emulator.services.dashscope.wire import ListQuery, SubmitRequest
 from emulator.services.oss.model import OssModel
@@ -308,7 +308,7 @@ class DashScopeModel:
                                   message=message)
 
     def _prepare(self, ns: str, image_url: str, video_url: str, work: Path,
-                 own_hosts: set[str]) -> tuple[Path, tuple[int, int], Path, Any]:
+                 own_hosts: set[str]) -> tuple[Path, tuple[int, int], Path, MediaInfo]:
         image = self.inputs.fetch(ns, image_url, "image", work / "image", own_hosts)
         image_size = inputs.check_image(image)
         video = self.inputs.fetch(ns, video_url, "video", work / "video", own_hosts)
