@@ -27,6 +27,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--scenario", type=Path, help="YAML or JSON scenario file loaded at start")
     serve.add_argument("--workers", type=int, help="parallel media conversions (default: core count)")
     serve.add_argument("--log-level", help="uvicorn log level (default warning)")
+    serve.add_argument("--dashscope-url-aliases", type=Path,
+                       help="JSON/YAML file of extra 'URL: local file' DashScope input aliases "
+                            "(EMULATOR_DASHSCOPE_URL_ALIASES)")
+    serve.add_argument("--dashscope-fetch-hosts",
+                       help="loopback host:port list DashScope tasks may download inputs from "
+                            "(EMULATOR_DASHSCOPE_FETCH_HOSTS)")
     return parser
 
 

@@ -38,6 +38,13 @@ class Config:
     # OSS limits: PutObject / PostObject / one part (5 GiB), smallest non-last part (100 KiB).
     oss_max_object_size: int = 5 * 1024**3
     oss_min_part_size: int = 100 * 1024
+    # DashScope: a JSON/YAML file of extra "URL -> local file" input aliases (beside the bundled
+    # stand-ins for the documented sample URLs); relative paths are relative to that file.
+    dashscope_url_aliases: Path | None = None
+    # DashScope: loopback hosts ("127.0.0.1:8000,localhost") whose http(s) URLs tasks may fetch.
+    dashscope_fetch_hosts: str = ""
+    # DashScope: check downloads and media rules at submit (sync 400) instead of in the task.
+    dashscope_check_inputs_at_submit: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -72,7 +79,7 @@ def from_env(environ: dict[str, str] | None = None, **overrides: Any) -> Config:
         raw = environ.get(_ENV_PREFIX + f.name.upper())
         if raw is None:
             continue
-        if f.name in ("data_dir", "scenario"):
+        if f.name in ("data_dir", "scenario", "dashscope_url_aliases"):
             values[f.name] = Path(raw) if raw else None
         else:
             values[f.name] = _coerce(raw, getattr(defaults, f.name))

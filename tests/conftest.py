@@ -12,3 +12,4 @@ def emulator(aliyun_emulator: LiveServer) -> LiveServer:
     """The session's live emulator, emptied first."""
     aliyun_emulator.reset()
     return aliyun_emulator
+    return aliyun_emulator

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -97,3 +98,28 @@ def run_ffmpeg(args: list[str], timeout: float | None = None) -> None:
     if result.returncode != 0:
         tail = result.stderr.decode("utf-8", "replace").strip().splitlines()[-5:]
         raise MediaError("\n".join(tail) or f"ffmpeg exited with {result.returncode}")
+
+
+def iter_frames(path: Path | str, fps: float | str, width: int, height: int,
+                pix_fmt: str = "rgb24") -> Iterator[bytes]:
+    """Decode a video at a constant `fps`, scaled to width x height, one raw frame at a time
+    (rgb24: 3 bytes a pixel, gray: 1), streaming: the whole video is never in memory."""
+    import ffmpeg
+
+    bytes_per_pixel = {"rgb24": 3, "gray": 1}[pix_fmt]
+    frame_size = width * height * bytes_per_pixel
+    args = (ffmpeg.input(str(path))
+            .filter("fps", fps=str(fps)).filter("scale", width, height)
+            .output("pipe:", format="rawvideo", pix_fmt=pix_fmt)
+            .global_args("-hide_banner", "-nostdin", "-loglevel", "error")
+            .compile(cmd=ffmpeg_exe()))
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        assert process.stdout is not None
+        while len(frame := process.stdout.read(frame_size)) == frame_size:
+            yield frame
+    finally:
+        if process.stdout:
+            process.stdout.close()
+        process.kill()
+        process.wait()

@@ -1,0 +1,156 @@
+"""Where inputs may come from and the media rules, against a live emulator with a user alias
+file and an allowed loopback file server; nothing outside is ever fetched."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from dashscope_support import SAMPLE_IMAGE, SAMPLE_VIDEO, seed_body, submit, wait_for
+from PIL import Image
+
+from emulator.media.ffmpeg import run_ffmpeg
+from emulator.testing.server import LiveServer
+
+ALIAS = "https://media.example.com/"
+
+
+def make_media(root: Path) -> None:
+    Image.new("RGB", (100, 100), "red").save(root / "small.png")
+    Image.new("RGB", (1000, 250), "red").save(root / "wide.png")
+    Image.new("RGB", (300, 300), "red").save(root / "still.gif")
+    (root / "garbage.jpg").write_bytes(b"this is not an image")
+    noise = np.random.default_rng(0).integers(0, 256, (1400, 1400, 3), np.uint8)
+    Image.fromarray(noise).save(root / "big.png", compress_level=0)
+    (root / "text.mp4").write_bytes(b"not a video at all")
+    for name, size, seconds in [("short.mp4", "320x320", 1), ("tiny.mp4", "160x160", 3),
+                                ("good.mp4", "320x400", 3), ("clip.mkv", "320x320", 3)]:
+        run_ffmpeg(["-f", "lavfi", "-i", f"testsrc=size={size}:rate=25:duration={seconds}",
+                    "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", str(root / name)])
+
+
+class EndlessHandler(SimpleHTTPRequestHandler):
+    """Serves files, and /endless.png as a body that never ends (only a limit stops it)."""
+
+    def do_GET(self) -> None:
+        if self.path != "/endless.png":
+            return super().do_GET()
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.end_headers()
+        chunk = b"\0" * 65536
+        try:
+            while True:
+                self.wfile.write(chunk)
+        except OSError:
+            return
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def media_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("dashscope-media")
+    make_media(root)
+    aliases = {ALIAS + p.name: p.name for p in root.iterdir()}
+    (root / "aliases.yaml").write_text(yaml.safe_dump(aliases))
+    return root
+
+
+@pytest.fixture(scope="module")
+def file_server(media_dir: Path) -> Iterator[str]:
+    handler = lambda *a, **k: EndlessHandler(*a, directory=str(media_dir), **k)  # noqa: E731
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def custom_server(media_dir: Path, file_server: str) -> Iterator[LiveServer]:
+    env = {"EMULATOR_DASHSCOPE_URL_ALIASES": str(media_dir / "aliases.yaml"),
+           "EMULATOR_DASHSCOPE_FETCH_HOSTS": file_server}
+    with LiveServer(env=env) as server:
+        yield server
+
+
+@pytest.fixture
+def custom(custom_server: LiveServer) -> LiveServer:
+    custom_server.reset()
+    return custom_server
+
+
+def failure(server: LiveServer, **inputs) -> tuple[str, str]:
+    server.advance(1)  # stay under 5 submits a second: these tasks fail fast
+    response = submit(server.url, seed_body(**inputs))
+    assert response.status_code == 200, response.text
+    output = wait_for(server.url, response.json()["output"]["task_id"])["output"]
+    assert output["task_status"] == "FAILED", output
+    return output["code"], output["message"]
+
+
+IMAGE_CASES = [
+    ("small.png", "InvalidFile.Resolution"),
+    ("wide.png", "InvalidFile.AspectRatio"),
+    ("still.gif", "InvalidFile.Format"),
+    ("garbage.jpg", "InvalidImage.FileFormat"),
+    ("big.png", "InvalidFile.Size"),
+]
+VIDEO_CASES = [
+    ("short.mp4", "InvalidFile.Duration"),
+    ("tiny.mp4", "InvalidFile.Resolution"),
+    ("text.mp4", "InvalidFile.Openerror"),
+    ("clip.mkv", "InvalidFile.Format"),
+]
+
+
+def test_image_rules(custom):
+    for name, code in IMAGE_CASES:
+        assert failure(custom, image_url=ALIAS + name)[0] == code, name
+    assert failure(custom, image_url=ALIAS + "big.png")[1] == (
+        "Invalid file size, The image file size must be smaller than 5MB.")
+
+
+def test_video_rules(custom):
+    for name, code in VIDEO_CASES:
+        assert failure(custom, video_url=ALIAS + name)[0] == code, name
+    assert failure(custom, video_url=ALIAS + "short.mp4")[1] == (
+        "Invalid file duration. The file duration must be 2 s ~ 30 s.")
+
+
+def test_only_allowed_places_are_fetched(custom, file_server):
+    refused = "http://127.0.0.1:9/person.jpg"  # loopback, but not an allowed host
+    assert failure(custom, image_url=refused) == (
+        "InvalidURL.ConnectionRefused", f"Connection to {refused} refused, please provide available URL")
+    assert failure(custom, image_url="https://help-static-aliyun-doc.aliyuncs.com/other.jpeg")[0] == (
+        "InvalidURL.ConnectionRefused")
+    missing = f"http://{file_server}/missing.png"
+    assert failure(custom, image_url=missing)[0] == "InvalidParameter.DataInspection"
+    # The size limit stops a download that would never end.
+    assert failure(custom, image_url=f"http://{file_server}/endless.png")[0] == "InvalidFile.Size"
+
+
+def test_allowed_loopback_and_alias_inputs_render(custom, file_server):
+    response = submit(custom.url, seed_body(video_url=f"http://{file_server}/good.mp4", watermark=True))
+    done = wait_for(custom.url, response.json()["output"]["task_id"])
+    assert done["output"]["task_status"] == "SUCCEEDED", done
+    assert done["usage"]["video_duration"] == 3.0
+
+
+def test_checks_can_run_at_submit(media_dir):
+    env = {"EMULATOR_DASHSCOPE_URL_ALIASES": str(media_dir / "aliases.yaml"),
+           "EMULATOR_DASHSCOPE_CHECK_INPUTS_AT_SUBMIT": "true"}
+    with LiveServer(env=env) as server:
+        response = submit(server.url, seed_body(image_url=ALIAS + "small.png"))
+        assert response.status_code == 400
+        assert response.json()["code"] == "InvalidFile.Resolution"
+        good = seed_body(image_url=SAMPLE_IMAGE, video_url=SAMPLE_VIDEO)
+        assert submit(server.url, good).status_code == 200
