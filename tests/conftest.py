@@ -12,4 +12,3 @@ def emulator(aliyun_emulator: LiveServer) -> LiveServer:
     """The session's live emulator, emptied first."""
     aliyun_emulator.reset()
     return aliyun_emulator
-    return aliyun_emulator

@@ -93,9 +93,6 @@ def test_sdk_cancels_a_queued_task():
             dashscope.base_http_api_url = saved
 
 
-@pytest.mark.xfail(reason="OSS PostObject on this branch raises TypeError ('FormData' object does not "
-                   "support the asynchronous context manager protocol); passes once OSS is fixed",
-                   strict=False)
 def test_upload_gives_oss_urls_a_task_resolves(sdk, tmp_path):
     if not oss_serves(sdk.url):
         pytest.skip("this build's OSS does not answer PostObject yet")
