@@ -27,6 +27,7 @@ from emulator.core.accounts import DASHSCOPE_CN, Credentials
 from emulator.core.clock import Clock
 from emulator.core.errors import ServiceError
 from emulator.core.runtime import Runtime
+from emulator.core.tasks import take_task_faults
 from emulator.media import animate
 from emulator.media.ffmpeg import MediaError, MediaInfo
 from emulator.services.dashscope import inputs
@@ -281,9 +282,16 @@ class DashScopeModel:
             task.update(status="RUNNING", scheduled_time=self.rt.clock.now())
             self._save(ns, task)
             self.rt.events.record(ns, SERVICE, task_id, "started")
+        faults = await take_task_faults(self.rt, SERVICE, ns, task_id, {
+            "action": "VideoSynthesis", "model": task["model"], "task_type": "image2video"})
+        if faults.fail is not None:
+            self._fail(ns, task, faults.fail["code"], faults.fail.get("message", ""))
+            return
         try:
             bucket, key, duration = await self.rt.pool.run(self._produce, ns, task)
-            if realistic:
+            if faults.duration_seconds is not None:
+                await self.rt.clock.sleep_until(task["scheduled_time"] + faults.duration_seconds)
+            elif realistic:
                 await self.rt.clock.sleep_until(
                     task["scheduled_time"] + duration * REALISTIC_SECONDS_PER_OUTPUT_SECOND[task["mode"]])
             task.update(status="SUCCEEDED", end_time=self.rt.clock.now(), video_bucket=bucket,

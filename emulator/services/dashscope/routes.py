@@ -7,8 +7,10 @@ unexpected becomes 500 InternalError in that shape, logged.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
@@ -17,13 +19,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from emulator.auth.dashscope import authenticate
+from emulator.auth.dashscope import authenticate, bearer_key
 from emulator.core.accounts import Credentials
 from emulator.core.errors import ServiceError
 from emulator.core.runtime import Runtime
 from emulator.core.service import Built, ServiceHandle
 from emulator.services.dashscope import wire
-from emulator.services.dashscope.model import DashScopeModel
+from emulator.services.dashscope.model import TASK_KIND, DashScopeModel
 from emulator.services.oss.model import OssModel
 
 log = logging.getLogger(__name__)
@@ -139,6 +141,36 @@ def build_dashscope(runtime: Runtime, oss_model: OssModel) -> Built:
     app = Starlette(routes=routes, exception_handlers={404: http_error, 405: http_error,
                                                       Exception: internal_error})
     app.router.redirect_slashes = False  # a redirect would not be a DashScope answer
-    handle = ServiceHandle("dashscope", app, startup=model.start, shutdown=model.stop, reset=model.reset,
-                           billing=model.billing, info=lambda: {"status": "running"})
+    def describe(scope, body: bytes | None) -> dict[str, Any]:
+        path = scope["path"].rstrip("/")
+        action = ("CreateTask" if path.endswith("/video-synthesis") else
+                  "CancelTask" if path.endswith("/cancel") else
+                  "ListTasks" if path == "/api/v1/tasks" else
+                  "GetTask" if path.startswith("/api/v1/tasks/") else
+                  "GetPolicy" if path == "/api/v1/uploads" else None)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        found = runtime.accounts.by_dashscope_key(bearer_key(headers.get("authorization")) or "")
+        info: dict[str, Any] = {"action": action, "namespace": found[0].namespace if found else None}
+        if body:
+            parsed = json.loads(body)
+            if isinstance(parsed, dict) and isinstance(parsed.get("model"), str):
+                info["model"] = parsed["model"]
+        return info
+
+    def render_error(err: ServiceError, scope) -> Response:
+        return wire.error_response(err, runtime.ids.uuid())
+
+    def tasks(namespace: str | None) -> list[dict[str, Any]]:
+        spaces = [namespace] if namespace else [c.namespace for c in runtime.accounts.all()]
+        listed = [{"namespace": ns, "task_id": doc["task_id"], "status": doc["status"],
+                   "model": doc["model"], "submitted": doc["submit_time"], "ended": doc.get("end_time"),
+                   "code": doc.get("code")}
+                  for ns in spaces for _, doc in runtime.docs.scan(TASK_KIND, ns)]
+        return sorted(listed, key=lambda t: t["submitted"], reverse=True)
+
+    handle = ServiceHandle(
+        "dashscope", app, startup=model.start, shutdown=model.stop, reset=model.reset,
+        billing=model.billing, info=lambda: {"status": "running"}, describe=describe, describe_body=True,
+        render_error=render_error, media_type="application/json", tasks=tasks,
+        throttle=(429, "Throttling.RateQuota", "Requests rate limit exceeded, please try again later.", None))
     return Built(model, handle)
