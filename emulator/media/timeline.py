@@ -1,0 +1,61 @@
+"""A source video's frame timeline (every frame's time, which are keyframes) read by stream copy:
+no decoding, so it costs milliseconds even for a long 1080p file."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from fractions import Fraction
+from pathlib import Path
+
+from emulator.media.ffmpeg import MediaError, MediaInfo, ffmpeg_exe, probe
+from emulator.media.plan import SourceFrames
+
+_TIME_BASE = re.compile(r"^#tb 0: (\d+)/(\d+)", re.MULTILINE)
+
+
+def _packet_times(path: Path, keyframes_only: bool, timeout: float) -> list[float]:
+    args = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error"]
+    if keyframes_only:
+        args += ["-discard", "nokey"]
+    args += ["-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "framehash", "-hash", "crc32", "-"]
+    result = subprocess.run(args, capture_output=True, timeout=timeout)
+    text = result.stdout.decode("utf-8", "replace")
+    base = _TIME_BASE.search(text)
+    if result.returncode != 0 or base is None:
+        raise MediaError(result.stderr.decode("utf-8", "replace").strip() or "no video stream")
+    tb = Fraction(int(base.group(1)), int(base.group(2)))
+    times = []
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        fields = [f.strip() for f in line.split(",")]
+        if len(fields) >= 3:
+            stamp = fields[2] if fields[2].lstrip("-").isdigit() else fields[1]
+            if stamp.lstrip("-").isdigit():
+                times.append(float(int(stamp) * tb))
+    return sorted(times)
+
+
+def source_frames(path: Path, info: MediaInfo | None = None, timeout: float = 120) -> SourceFrames:
+    """The timeline of the first video stream; MediaError when there is none."""
+    info = info or probe(path)
+    if not info.has_video:
+        raise MediaError("the source has no video stream")
+    times = _packet_times(path, False, timeout)
+    if not times:
+        raise MediaError("the source has no video frames")
+    keys = _packet_times(path, True, timeout)
+    key_indices = sorted(_match_sorted(times, keys))
+    width, height = info.display_size
+    return SourceFrames(tuple(times), tuple(key_indices or [0]), width, height)
+
+
+def _match_sorted(times: list[float], keys: list[float]) -> set[int]:
+    """Indices in `times` of the values in `keys` (both sorted)."""
+    found, i = set(), 0
+    for key in keys:
+        while i + 1 < len(times) and abs(times[i + 1] - key) <= abs(times[i] - key):
+            i += 1
+        found.add(i)
+    return found
