@@ -104,3 +104,11 @@ def test_select_expression_compresses_runs() -> None:
         chosen = [n for n in range(30)
                   if eval(re.sub(r"\bn\b", str(n), expression).replace("not(", "nt("), functions)]  # noqa: S307
         assert chosen == list(picks)
+
+
+def test_strategy_can_be_forced() -> None:
+    source = cfr(30, 60, 30)
+    assert {r.strategy for r in plan_sampling([source], [Window(0, 0)], interval=4, prefer="decode").reads} \
+        == {"decode"}
+    assert {r.strategy for r in plan_sampling([source], [Window(0, 0)], interval=0.1, prefer="seek").reads} \
+        == {"seek"}

@@ -105,9 +105,10 @@ def sample_times(start: float, interval: float, number: int, length: float) -> l
 
 
 def plan_sampling(sources: list[SourceFrames], windows: list[Window], start: float = 0.0,
-                  interval: float | None = None, number: int = 0) -> SamplingPlan:
+                  interval: float | None = None, number: int = 0, prefer: str | None = None) -> SamplingPlan:
     """Which frames to take for outputs sampled at start + k*interval on the timeline made of
-    `windows` played one after another."""
+    `windows` played one after another. `prefer` forces a read strategy ("seek" / "decode");
+    by default the cheaper one is chosen per run of frames."""
     primary = sources[windows[0].source]
     gap = primary.frame_gap
     step = gap if not interval or interval < gap else interval
@@ -125,7 +126,7 @@ def plan_sampling(sources: list[SourceFrames], windows: list[Window], start: flo
         span = next((s for s in spans if s[0] - _EPSILON <= t < s[1] - _EPSILON), spans[-1])
         source_time = span[2].start + (t - span[0])
         frames.append((span[2].source, sources[span[2].source].frame_at(source_time)))
-    reads = plan_reads(sources, frames)
+    reads = plan_reads(sources, frames, prefer)
     decoded = sum(_decode_cost(sources[r.source], r) for r in reads)
     return SamplingPlan(tuple(frames), tuple(times), tuple(reads), step, decoded)
 
@@ -146,7 +147,8 @@ def _decode_cost(source: SourceFrames, read: Read) -> int:
     return read.first + read.picks[-1] - source.keyframe_before(read.first) + 1
 
 
-def plan_reads(sources: list[SourceFrames], frames: list[tuple[int, int]]) -> list[Read]:
+def plan_reads(sources: list[SourceFrames], frames: list[tuple[int, int]],
+               prefer: str | None = None) -> list[Read]:
     """Group the wanted frames into inputs. Runs of increasing frames from one source are read
     either by one decode from the keyframe before the first, or by one seek per frame, whichever
     decodes less: seeking wins when samples are further apart than the keyframe spacing."""
@@ -161,7 +163,8 @@ def plan_reads(sources: list[SourceFrames], frames: list[tuple[int, int]]) -> li
         source = sources[source_index]
         decode_cost = run[-1] - source.keyframe_before(run[0]) + 1
         seek_cost = sum(f - source.keyframe_before(f) + 1 + SEEK_OVERHEAD_FRAMES for f in run)
-        if len(run) > 1 and decode_cost <= seek_cost:
+        decode = decode_cost <= seek_cost if prefer is None else prefer == "decode"
+        if len(run) > 1 and decode:
             reads.append(_decode_read(source, source_index, run))
         else:
             reads.extend(_seek_read(source, source_index, f) for f in run)
