@@ -199,3 +199,39 @@ def test_billing_counts_animation_frames_per_project() -> None:
                                                    "unit": "frame"}]
 
     run(check)
+
+
+def test_tasks_left_running_by_a_previous_server_are_resumed(tmp_path: Path) -> None:
+    async def main() -> None:
+        config = Config(data_dir=tmp_path, verify_signatures=False)
+        first = Runtime(config)
+        oss = OssModel(first)
+        oss.create_bucket("default", "media")
+        oss.put_file("default", "media", "in/counter.mp4", FIXTURE, "video/mp4")
+        first_imm = build_imm(first, oss, None)
+        first_imm.model.create_project("default", "p")
+        definition = {"ProjectName": "p", "Sources": [{"URI": "oss://media/in/counter.mp4"}],
+                      "Targets": ANIMATION}
+        first_imm.model.add_task("default", {
+            "ProjectName": "p", "TaskId": "MediaConvert-left-running", "TaskType": "MediaConvert",
+            "EventId": "E", "RequestId": "R", "Status": "Running", "Code": "", "Message": "",
+            "StartTime": first.clock.now(), "EndTime": None, "Progress": 10, "UserData": "", "Tags": {},
+            "Definition": json.dumps(definition)})
+        first.close()  # the server stops with the task unfinished
+
+        second = Runtime(config)
+        built = build_imm(second, OssModel(second), None)
+        await built.handle.startup()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30
+        while built.model.get_task("default", "p", "MediaConvert", "MediaConvert-left-running")["Status"] \
+                == "Running":
+            assert loop.time() < deadline
+            await asyncio.sleep(0.02)
+        task = built.model.get_task("default", "p", "MediaConvert", "MediaConvert-left-running")
+        assert task["Status"] == "Succeeded"
+        assert OssModel(second).head_object("default", "media", "out/counter.gif").size > 0
+        await built.handle.shutdown()
+        second.close()
+
+    asyncio.run(main())
