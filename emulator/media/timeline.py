@@ -11,6 +11,11 @@ from pathlib import Path
 from emulator.media.ffmpeg import MediaError, MediaInfo, ffmpeg_exe, probe
 from emulator.media.plan import SourceFrames
 
+# Containers IMM lists as video formats (MP4, MOV, MKV, WebM, MPEG-TS, AVI, FLV, M3U8, WMV, RM,
+# VOB) plus raw H.264/HEVC. Anything else ffmpeg opens (a text file as "tty" art, images) is not
+# a video source.
+VIDEO_DEMUXERS = {"mov", "mp4", "matroska", "webm", "mpegts", "avi", "flv", "hls", "asf", "rm", "mpeg",
+                  "h264", "hevc", "m4v"}
 _TIME_BASE = re.compile(r"^#tb 0: (\d+)/(\d+)", re.MULTILINE)
 
 
@@ -40,6 +45,8 @@ def _packet_times(path: Path, keyframes_only: bool, timeout: float) -> list[floa
 def source_frames(path: Path, info: MediaInfo | None = None, timeout: float = 120) -> SourceFrames:
     """The timeline of the first video stream; MediaError when there is none."""
     info = info or probe(path)
+    if not set(info.format.split(",")) & VIDEO_DEMUXERS:
+        raise MediaError(f"the {info.format} format is not a video container")
     if not info.has_video:
         raise MediaError("the source has no video stream")
     times = _packet_times(path, False, timeout)
