@@ -21,11 +21,11 @@ def _cell_box(width: float, height: float, bit: int) -> tuple[float, float, floa
     return left, top, left + cell_w, top + cell_h
 
 
-def draw_frame(index: int, width: int, height: int, hue: int = 0) -> Image.Image:
+def draw_frame(index: int, width: int, height: int) -> Image.Image:
     """A frame showing `index` (0..4095)."""
     if not 0 <= index < 2**BITS:
         raise ValueError(f"frame index {index} does not fit in {BITS} bits")
-    image = Image.new("RGB", (width, height), (20 + hue % 60, 40, 90))
+    image = Image.new("RGB", (width, height), (20, 40, 90))
     draw = ImageDraw.Draw(image)
     # A moving bar so that consecutive frames differ everywhere, as in real footage.
     bar_x = (index * 7) % max(width, 1)
