@@ -62,13 +62,16 @@ def test_sparse_samples_seek_and_dense_samples_decode() -> None:
     assert offset.decoded_frames < dense.decoded_frames / 2.5
 
 
-def test_seek_points_land_between_frames() -> None:
+def test_reads_seek_to_the_keyframe_and_pick_by_time_then_position() -> None:
     source = cfr(10, 3, 10)
     plan = plan_sampling([source], [Window(0, 0)], start=1.2, interval=1, number=1)
     read = plan.reads[0]
-    assert (read.first, read.strategy, read.picks) == (12, "seek", (0,))
-    assert source.times[11] < read.seek < source.times[12]
-    assert read.seek + read.length < source.times[13]
+    assert (read.keyframe, read.first, read.strategy, read.picks) == (10, 12, "seek", (0,))
+    # The demuxer lands on the last keyframe at or before the seek point.
+    assert source.times[10] < read.seek < source.times[11]
+    # Frames are dropped up to halfway between frame 11 and frame 12 (times relative to the seek).
+    assert source.times[11] < read.seek + read.after < source.times[12]
+    assert plan.decoded_frames == 3  # frames 10, 11, 12
 
 
 @pytest.mark.parametrize("width, height, scale_type, expected", [

@@ -53,11 +53,14 @@ def extract_command(paths: list[Path], reads: list[Read], geometry: Geometry, ou
     """One ffmpeg run writing the frames of `reads` (in order) to `out` as raw RGB."""
     streams = []
     for read in reads:
-        stream = ffmpeg.input(str(paths[read.source]), ss=f"{read.seek:.6f}", t=f"{read.length:.6f}",
+        # No accurate seek and no -t: decoding starts at the keyframe the plan counted from,
+        # frames before the first wanted one are dropped by time, the wanted ones picked by
+        # position, and trim ends the input (ffmpeg stops decoding it) after the last one.
+        stream = ffmpeg.input(str(paths[read.source]), ss=f"{read.seek:.6f}", noaccurate_seek=None,
                               an=None, sn=None, dn=None).video
-        if read.picks == (0,):
-            stream = stream.filter("trim", end_frame=1)
-        else:
+        stream = stream.filter("select", f"gte(t,{read.after:.6f})")
+        stream = stream.filter("trim", end_frame=read.picks[-1] + 1)
+        if read.picks != tuple(range(read.picks[-1] + 1)):
             stream = stream.filter("select", select_expression(read.picks))
         streams.append(apply_geometry(stream, geometry).filter("format", RAW_PIXEL_FORMAT))
     joined = streams[0] if len(streams) == 1 else ffmpeg.concat(*streams, v=1, a=0)

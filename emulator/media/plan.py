@@ -47,12 +47,10 @@ class SourceFrames:
         position = bisect.bisect_right(self.keyframes, index) - 1
         return self.keyframes[position] if position >= 0 else 0
 
-    def seek_point(self, index: int) -> float:
-        """An `-ss` value whose first kept frame is frame `index` (accurate seek drops the
-        frames before it): halfway between the previous frame and this one."""
-        if index == 0:
-            return 0.0
-        return (self.times[index - 1] + self.times[index]) / 2
+    def seek_point(self, keyframe: int) -> float:
+        """An `-ss` value (with -noaccurate_seek) that makes the demuxer start at `keyframe`:
+        the last keyframe at or before it. Halfway to the next frame, clear of rounding."""
+        return self.times[keyframe] + self.shown_for(keyframe) / 2
 
     def shown_for(self, index: int) -> float:
         if index + 1 < len(self.times):
@@ -71,13 +69,16 @@ class Window:
 
 @dataclass(frozen=True)
 class Read:
-    """One ffmpeg input: seek to `seek` in source `source`, then keep the frames at offsets
-    `picks` (0 = the first frame after the seek), each once and in order."""
+    """One ffmpeg input: seek to `seek` in source `source` without accurate seek (the demuxer
+    lands on keyframe `keyframe`), drop what shows before time `after` (relative to the seek
+    point; frames a decoder may emit before the keyframe too), then keep the frames at offsets
+    `picks` from frame `first`, each once and in order."""
 
     source: int
-    first: int  # index of the frame at offset 0
+    keyframe: int
+    first: int
     seek: float
-    length: float  # seconds to read after the seek point
+    after: float
     picks: tuple[int, ...]
     strategy: str  # "seek" (one frame per input) | "decode" (a run of frames from one seek)
 
@@ -127,24 +128,21 @@ def plan_sampling(sources: list[SourceFrames], windows: list[Window], start: flo
         source_time = span[2].start + (t - span[0])
         frames.append((span[2].source, sources[span[2].source].frame_at(source_time)))
     reads = plan_reads(sources, frames, prefer)
-    decoded = sum(_decode_cost(sources[r.source], r) for r in reads)
+    decoded = sum(_decode_cost(r) for r in reads)
     return SamplingPlan(tuple(frames), tuple(times), tuple(reads), step, decoded)
 
 
-def _seek_read(source: SourceFrames, source_index: int, frame: int) -> Read:
-    return Read(source_index, frame, source.seek_point(frame),
-                source.times[frame] - source.seek_point(frame) + source.shown_for(frame) / 2,
-                (0,), "seek")
+def _read(source: SourceFrames, source_index: int, run: list[int], strategy: str) -> Read:
+    keyframe = source.keyframe_before(run[0])
+    seek = source.seek_point(keyframe)
+    first = run[0]
+    before = source.times[first - 1] if first else source.times[0] - source.shown_for(0)
+    return Read(source_index, keyframe, first, seek, (before + source.times[first]) / 2 - seek,
+                tuple(f - first for f in run), strategy)
 
 
-def _decode_read(source: SourceFrames, source_index: int, run: list[int]) -> Read:
-    seek = source.seek_point(run[0])
-    return Read(source_index, run[0], seek, source.times[run[-1]] - seek + source.shown_for(run[-1]) / 2,
-                tuple(f - run[0] for f in run), "decode")
-
-
-def _decode_cost(source: SourceFrames, read: Read) -> int:
-    return read.first + read.picks[-1] - source.keyframe_before(read.first) + 1
+def _decode_cost(read: Read) -> int:
+    return read.first - read.keyframe + read.picks[-1] + 1
 
 
 def plan_reads(sources: list[SourceFrames], frames: list[tuple[int, int]],
@@ -165,9 +163,9 @@ def plan_reads(sources: list[SourceFrames], frames: list[tuple[int, int]],
         seek_cost = sum(f - source.keyframe_before(f) + 1 + SEEK_OVERHEAD_FRAMES for f in run)
         decode = decode_cost <= seek_cost if prefer is None else prefer == "decode"
         if len(run) > 1 and decode:
-            reads.append(_decode_read(source, source_index, run))
+            reads.append(_read(source, source_index, run, "decode"))
         else:
-            reads.extend(_seek_read(source, source_index, f) for f in run)
+            reads.extend(_read(source, source_index, [f], "seek") for f in run)
     return reads
 
 
