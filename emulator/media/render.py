@@ -3,6 +3,8 @@ the worker pool); reports progress as the fraction of sampled frames extracted."
 
 from __future__ import annotations
 
+import contextlib
+import os
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -19,6 +21,8 @@ from emulator.media.plan import Geometry, SamplingPlan
 
 # Seeking inputs per ffmpeg run: each open input holds a decoder, so memory bounds this.
 READS_PER_RUN = 16
+
+FFMPEG_NICENESS = 10
 
 Progress = Callable[[float], None]
 
@@ -38,6 +42,8 @@ def run_command(args: list[str], on_frame: Callable[[int], None] | None = None,
             "-progress", "pipe:1", *args[1:]]
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert process.stdout is not None and process.stderr is not None
+    with contextlib.suppress(OSError):  # below the server, so polls stay fast while converting
+        os.setpriority(os.PRIO_PROCESS, process.pid, FFMPEG_NICENESS)
     for line in process.stdout:
         if on_frame and line.startswith(b"frame="):
             try:
