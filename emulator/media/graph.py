@@ -5,6 +5,8 @@
 2. encode: that file into the target: animated GIF (own palette), animated WebP, numbered
    JPG / PNG snapshots, or sprite sheets (tile).
 
+An animation whose plan needs few inputs is made in one run (sources to GIF / WebP).
+
 Building only; running is emulator.media.render's job.
 """
 
@@ -49,8 +51,8 @@ def apply_geometry(stream, geometry: Geometry):
     return stream.filter("setsar", 1)
 
 
-def extract_command(paths: list[Path], reads: list[Read], geometry: Geometry, out: Path) -> list[str]:
-    """One ffmpeg run writing the frames of `reads` (in order) to `out` as raw RGB."""
+def sampled_frames(paths: list[Path], reads: list[Read], geometry: Geometry):
+    """The frames of `reads`, in order, at the output size."""
     streams = []
     for read in reads:
         # No accurate seek and no -t: decoding starts at the keyframe the plan counted from,
@@ -62,9 +64,14 @@ def extract_command(paths: list[Path], reads: list[Read], geometry: Geometry, ou
         stream = stream.filter("trim", end_frame=read.picks[-1] + 1)
         if read.picks != tuple(range(read.picks[-1] + 1)):
             stream = stream.filter("select", select_expression(read.picks))
-        streams.append(apply_geometry(stream, geometry).filter("format", RAW_PIXEL_FORMAT))
-    joined = streams[0] if len(streams) == 1 else ffmpeg.concat(*streams, v=1, a=0)
-    output = joined.output(str(out), f="rawvideo", pix_fmt=RAW_PIXEL_FORMAT, fps_mode="passthrough")
+        streams.append(apply_geometry(stream, geometry))
+    return streams[0] if len(streams) == 1 else ffmpeg.concat(*streams, v=1, a=0)
+
+
+def extract_command(paths: list[Path], reads: list[Read], geometry: Geometry, out: Path) -> list[str]:
+    """One ffmpeg run writing the frames of `reads` (in order) to `out` as raw RGB."""
+    stream = sampled_frames(paths, reads, geometry).filter("format", RAW_PIXEL_FORMAT)
+    output = stream.output(str(out), f="rawvideo", pix_fmt=RAW_PIXEL_FORMAT, fps_mode="passthrough")
     return output.compile(cmd=ffmpeg_exe(), overwrite_output=True)
 
 
@@ -73,16 +80,15 @@ def _raw_input(raw: Path, width: int, height: int, rate: float | str):
                         framerate=rate).video
 
 
-def animation_command(raw: Path, width: int, height: int, fmt: str, frame_rate: float,
-                      out: Path) -> list[str]:
+def _encode_animation(stream, fmt: str, frame_rate: float, out: Path) -> list[str]:
     """GIF with a palette made for these frames; WebP lossy, looping. Every frame (the last one
     too) carries the same delay: GIF counts in 1/100 s, WebP in 1/1000 s."""
     ticks = 100 if fmt == "gif" else 1000
     delay = frame_delay(frame_rate, ticks)
-    # The input rate is exactly one frame per delay, so the encoder's time base and every frame's
-    # duration (which sets the last frame's delay) agree with the timestamps.
-    stream = (_raw_input(raw, width, height, f"{ticks}/{delay}")
-              .filter("settb", f"1/{ticks}").filter("setpts", f"N*{delay}"))
+    # Timestamps one delay apart, and the fps filter gives every frame (the last one included)
+    # that duration, which the GIF muxer uses for the last frame's delay.
+    stream = (stream.filter("settb", f"1/{ticks}").filter("setpts", f"N*{delay}")
+              .filter("fps", f"{ticks}/{delay}"))
     if fmt == "gif":
         split = stream.filter_multi_output("split")
         palette = split[0].filter("palettegen", stats_mode="full")
@@ -93,6 +99,18 @@ def animation_command(raw: Path, width: int, height: int, fmt: str, frame_rate: 
         output = stream.output(str(out), f="webp", vcodec="libwebp_anim", loop=0, quality=80,
                                pix_fmt="yuva420p", fps_mode="passthrough", enc_time_base=f"1/{ticks}")
     return output.compile(cmd=ffmpeg_exe(), overwrite_output=True)
+
+
+def animation_command(raw: Path, width: int, height: int, fmt: str, frame_rate: float,
+                      out: Path) -> list[str]:
+    """The animation from frames extracted to a raw RGB file."""
+    return _encode_animation(_raw_input(raw, width, height, frame_rate), fmt, frame_rate, out)
+
+
+def direct_animation_command(paths: list[Path], reads: list[Read], geometry: Geometry, fmt: str,
+                             frame_rate: float, out: Path) -> list[str]:
+    """The animation in one ffmpeg run, straight from the sources (few enough inputs)."""
+    return _encode_animation(sampled_frames(paths, reads, geometry), fmt, frame_rate, out)
 
 
 def image_sequence_command(raw: Path, width: int, height: int, fmt: str, pattern: Path,

@@ -11,9 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from PIL import Image
+
 from emulator.media.ffmpeg import MediaError
 from emulator.media.graph import (
     animation_command,
+    direct_animation_command,
     extract_command,
     image_sequence_command,
 )
@@ -22,7 +25,7 @@ from emulator.media.plan import Geometry, SamplingPlan
 # Seeking inputs per ffmpeg run: each open input holds a decoder, so memory bounds this.
 READS_PER_RUN = 16
 
-FFMPEG_NICENESS = 10
+FFMPEG_NICENESS = 5
 
 Progress = Callable[[float], None]
 
@@ -92,11 +95,28 @@ def extract_frames(paths: list[Path], plan: SamplingPlan, geometry: Geometry, ra
 
 def render_animation(paths: list[Path], plan: SamplingPlan, geometry: Geometry, fmt: str,
                      frame_rate: float, out: Path, progress: Progress | None = None) -> Rendered:
+    total = len(plan.frames)
+    if len(plan.reads) <= READS_PER_RUN:  # one run, no intermediate file
+        def report(frames: int) -> None:
+            if progress:
+                progress(min(frames, total) / total)
+
+        run_command(direct_animation_command(paths, list(plan.reads), geometry, fmt, frame_rate, out),
+                    report)
+        count = _frame_count(out)
+        if count != total:
+            raise MediaError(f"expected {total} frames from the source, got {count}")
+        return Rendered([out], count, geometry.out_w, geometry.out_h)
     raw = out.with_suffix(".rgb")
     count = extract_frames(paths, plan, geometry, raw, progress)
     run_command(animation_command(raw, geometry.out_w, geometry.out_h, fmt, frame_rate, out))
     raw.unlink()
     return Rendered([out], count, geometry.out_w, geometry.out_h)
+
+
+def _frame_count(path: Path) -> int:
+    with Image.open(path) as image:
+        return getattr(image, "n_frames", 1)
 
 
 def render_images(paths: list[Path], plan: SamplingPlan, geometry: Geometry, fmt: str, work: Path,
