@@ -85,3 +85,33 @@ def test_seed_examples_make_an_animated_webp(emulator: LiveServer, example: dict
     billing = emulator.admin("GET", "billing")["imm"]["items"]
     assert billing == [{"namespace": "default", "project": "test-project", "billable_item": "MediaAnimation",
                         "quantity": frames, "unit": "frame"}]
+
+
+def test_seed_notification_reaches_an_mns_queue(emulator: LiveServer) -> None:
+    """test-mns-topic, subscribed by a queue, receives IMM's completion envelope (aliyun-mns-sdk)."""
+    from mns.account import Account
+    from mns.mns_common import TopicHelper
+    from mns.queue import QueueMeta
+    from mns.subscription import SubscriptionMeta
+    from mns.topic import TopicMeta
+
+    account = Account(emulator.url, emulator.access_key_id, emulator.access_key_secret)
+    queue = account.get_queue("imm-events")
+    queue.create(QueueMeta())
+    queue.set_encoding(False)  # IMM publishes the plain JSON envelope
+    account.get_topic("test-mns-topic").create(TopicMeta())
+    endpoint = TopicHelper.generate_queue_endpoint(emulator.region, emulator.account_id, "imm-events")
+    account.get_subscription("test-mns-topic", "to-queue").subscribe(
+        SubscriptionMeta(endpoint, notify_content_format="SIMPLIFIED"))
+
+    seed_world(emulator)
+    client = imm_client(emulator)
+    task_id = client.create_media_convert_task(sdk_request(SEED_EXAMPLE_2)).body.task_id
+    assert wait_for_task(client, "test-project", task_id).status == "Succeeded"
+    message = queue.receive_message(wait_seconds=10)
+    envelope = json.loads(message.message_body)
+    assert (envelope["source"], envelope["type"]) == ("acs.imm", "imm:Task:MediaConvert")
+    content = json.loads(envelope["content"])
+    assert (content["TaskId"], content["Status"], content["ProjectName"]) == (task_id, "Succeeded",
+                                                                              "test-project")
+    assert content["Targets"][0]["Image"]["Animations"] == [{"URI": "oss://test-bucket/video-demo/animation.webp"}]
