@@ -124,3 +124,14 @@ def test_unknown_project(emulator: LiveServer) -> None:
     with pytest.raises(ClientException) as err:
         convert(imm_client(emulator), GIF, project="nope")
     assert err.value.code == "ResourceNotFound"
+
+
+def test_admin_api_lists_imm_tasks_and_their_timeline(emulator: LiveServer) -> None:
+    client, _ = world(emulator)
+    task_id = convert(client, GIF)
+    wait_for_task(client, "p", task_id)
+    [listed] = emulator.admin("GET", "tasks?service=imm")["tasks"]
+    assert (listed["task_id"], listed["status"], listed["project"]) == (task_id, "Succeeded", "p")
+    events = [e["event"] for e in emulator.admin("GET", f"tasks/{task_id}/events")["events"]]
+    assert events[:3] == ["submitted", "started", "rendering"]
+    assert events[-2:] == ["output written", "finished"]

@@ -164,6 +164,15 @@ class ImmModel:
         more = offset + max_results < len(tasks)
         return page, _page_token(offset + max_results) if more else ""
 
+    def admin_tasks(self, namespace: str | None) -> list[dict[str, Any]]:
+        """Every task of a namespace (None: all), newest first, as the admin API lists them."""
+        spaces = [namespace] if namespace else [c.namespace for c in self.rt.accounts.all()]
+        listed = [{"namespace": ns, "task_id": t["TaskId"], "project": t["ProjectName"],
+                   "task_type": t["TaskType"], "status": t["Status"], "progress": t.get("Progress", 0),
+                   "submitted": t["StartTime"], "ended": t.get("EndTime"), "code": t.get("Code") or None}
+                  for ns in spaces for _, t in self.rt.docs.scan(TASK_KIND, ns)]
+        return sorted(listed, key=lambda t: t["submitted"], reverse=True)
+
     def running_tasks(self) -> list[tuple[str, dict[str, Any]]]:
         """(namespace, task) of every task still Running, e.g. after a restart."""
         return [(ns, task) for ns in self.rt.docs.namespaces(TASK_KIND)

@@ -3,6 +3,7 @@ table is ACTIONS at the bottom of build_imm: one handler per API action."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Callable
@@ -224,7 +225,27 @@ def build_imm(runtime: Runtime, oss_model, mns_model) -> Built:
                                                "due to some unknown error."))
         await response(scope, receive, send)
 
-    handle_ = ServiceHandle(
-        "imm", app, startup=runner.resume, shutdown=runner.close, reset=runner.cancel,
-        billing=model.billing, info=lambda: {"status": "running", "actions": sorted(ACTIONS)})
-    return Built(model, handle_)
+    def describe(scope, body: bytes | None) -> dict[str, Any]:
+        """Facts about a request for fault rules and the request journal."""
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        query = parse_qsl(scope.get("query_string", b"").decode("utf-8", "replace"), keep_blank_values=True)
+        params = dict(query)
+        action = dict((k.lower(), v) for k, v in headers).get("x-acs-action") or params.get("Action")
+        creds = runtime.accounts.by_access_key(
+            access_key_of(SignedRequest(scope["method"], scope["path"], query, headers, b"")) or "")
+        return {"action": action, "project": params.get("ProjectName"),
+                "namespace": (creds or runtime.accounts.default).namespace}
+
+    def render_error(err: ServiceError, scope) -> Response:
+        return wire.error(runtime.ids.uuid().upper(), config.region, err)
+
+    hooks: dict[str, Any] = {
+        "startup": runner.resume, "shutdown": runner.close, "reset": runner.cancel,
+        "billing": model.billing, "info": lambda: {"status": "running", "actions": sorted(ACTIONS)},
+        "describe": describe, "render_error": render_error, "media_type": wire.JSON_TYPE,
+        "tasks": model.admin_tasks,
+        "throttle": (400, "Throttling.User", "Request was denied due to user flow control.", None)}
+    # Hooks this build's ServiceHandle does not have yet (fault rules, journal, admin task list
+    # arrive with the dispatcher on main) are left out.
+    known = {f.name for f in dataclasses.fields(ServiceHandle)}
+    return Built(model, ServiceHandle("imm", app, **{k: v for k, v in hooks.items() if k in known}))
