@@ -5,7 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 from alibabacloud_imm20200930 import models as m
+from alibabacloud_tea_openapi import utils_models
 from alibabacloud_tea_openapi.exceptions import ClientException
+from darabonba.runtime import RuntimeOptions
 
 from emulator.testing.server import LiveServer
 from tests.imm_support import imm_client
@@ -102,3 +104,21 @@ def test_unsigned_unknown_action_and_version_use_the_rpc_error_shape(emulator: L
     response = httpx.post(emulator.url + "/", headers={"x-acs-action": "ListProjects",
                                                        "x-acs-version": "2017-09-06"})
     assert (response.status_code, response.json()["Code"]) == (400, "InvalidVersion")
+
+
+def test_update_project_tags_and_absurd_json(emulator: LiveServer) -> None:
+    client = imm_client(emulator)
+    client.create_project(m.CreateProjectRequest(project_name="p"))
+    updated = client.update_project(m.UpdateProjectRequest(
+        project_name="p", tag=[m.UpdateProjectRequestTag(key="a", value="b")])).body.project
+    assert [(t.tag_key, t.tag_value) for t in updated.tags] == [("a", "b")]
+    with pytest.raises(ClientException) as err:
+        client.list_projects(m.ListProjectsRequest(tag=[None]))
+    assert err.value.code == "InvalidArgument"
+    api = utils_models.Params(action="CreateMediaConvertTask", version="2020-09-30", protocol="HTTP",
+                              pathname="/", method="POST", auth_type="AK", style="RPC",
+                              req_body_type="formData", body_type="json")
+    deep = utils_models.OpenApiRequest(query={"ProjectName": "p", "Sources": "[" * 50000, "Targets": "[]"})
+    with pytest.raises(ClientException) as err:
+        client.call_api(api, deep, RuntimeOptions())
+    assert err.value.code == "InvalidJSON"

@@ -86,7 +86,8 @@ class ImmModel:
         with self.rt.docs.transaction():
             project = self.get_project(ns, name)
             if "Tag" in changes:
-                changes = {**changes, "Tags": _tags_out(changes.pop("Tag"))}
+                tags = changes.pop("Tag")
+                changes = {**changes, "Tags": _tags_out(tags)}
             project.update({k: v for k, v in changes.items() if v is not None})
             project["UpdateTime"] = iso_time(self.rt.clock.now())
             self.rt.docs.put(PROJECT_KIND, ns, name, project)

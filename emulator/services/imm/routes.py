@@ -55,12 +55,17 @@ def _project_fields(params: Params) -> dict[str, Any]:
                               "TemplateId": params.str("TemplateId")}
     for name in PROJECT_LIMITS:
         fields[name] = params.int(name, low=0, high=2**62)
-    tags = params.json("Tag", list)
+    tags = _tag_list(params)
     if tags is not None:
-        if not all(isinstance(t, dict) for t in tags):
-            raise invalid("Tag", "must be a JSON array of {Key, Value} objects.")
         fields["Tag"] = tags
     return fields
+
+
+def _tag_list(params: Params) -> list[dict[str, Any]] | None:
+    tags = params.json("Tag", list)
+    if tags is not None and not all(isinstance(t, dict) for t in tags):
+        raise invalid("Tag", "must be a JSON array of {Key, Value} objects.")
+    return tags
 
 
 def build_imm(runtime: Runtime, oss_model, mns_model) -> Built:
@@ -99,7 +104,7 @@ def build_imm(runtime: Runtime, oss_model, mns_model) -> Built:
             raise invalid("Prefix", "must be at most 128 characters.")
         projects, next_token = model.list_projects(ns, prefix, max_results,
                                                    params.str("NextToken", default=""),
-                                                   params.json("Tag", list))
+                                                   _tag_list(params))
         return {"NextToken": next_token, "Projects": projects}
 
     # ---- tasks ---------------------------------------------------------------------------

@@ -80,7 +80,7 @@ class Params:
             return None
         try:
             value = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             raise ServiceError(400, "InvalidJSON", f"Array parsing error,{name}", Field=name) from None
         if not isinstance(value, kind):
             expected = "a JSON array" if kind is list else "a JSON object"
