@@ -14,9 +14,9 @@ from dataclasses import dataclass
 # Tolerance for float sample times (0.1 * 7 is 0.7000000000000001 or 0.6999999999999999).
 _EPSILON = 1e-6
 # What opening one more seeking input costs, counted in decoded frames (stream probing, decoder
-# start-up, the frame-threaded decoder's pipeline). Measured with benchmarks/bench_imm.py on
-# 1080p H.264: about 30.
-SEEK_OVERHEAD_FRAMES = 30
+# start-up, the frame-threaded decoder's pipeline). Measured on 1080p H.264 (45 ms per seek,
+# 2.5-3 ms per frame of a full decode): about 15.
+SEEK_OVERHEAD_FRAMES = 15
 
 
 @dataclass(frozen=True)

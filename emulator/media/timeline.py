@@ -19,7 +19,8 @@ VIDEO_DEMUXERS = {"mov", "mp4", "matroska", "webm", "mpegts", "avi", "flv", "hls
 _TIME_BASE = re.compile(r"^#tb 0: (\d+)/(\d+)", re.MULTILINE)
 
 
-def _packet_times(path: Path, keyframes_only: bool, timeout: float) -> list[float]:
+def _packets(path: Path, keyframes_only: bool, timeout: float) -> list[tuple[float, str]]:
+    """(presentation time, size+checksum) of every video packet."""
     args = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error"]
     if keyframes_only:
         args += ["-discard", "nokey"]
@@ -30,16 +31,15 @@ def _packet_times(path: Path, keyframes_only: bool, timeout: float) -> list[floa
     if result.returncode != 0 or base is None:
         raise MediaError(result.stderr.decode("utf-8", "replace").strip() or "no video stream")
     tb = Fraction(int(base.group(1)), int(base.group(2)))
-    times = []
+    packets = []
     for line in text.splitlines():
-        if line.startswith("#"):
-            continue
         fields = [f.strip() for f in line.split(",")]
-        if len(fields) >= 3:
-            stamp = fields[2] if fields[2].lstrip("-").isdigit() else fields[1]
-            if stamp.lstrip("-").isdigit():
-                times.append(float(int(stamp) * tb))
-    return sorted(times)
+        if line.startswith("#") or len(fields) < 6:
+            continue
+        stamp = fields[2] if fields[2].lstrip("-").isdigit() else fields[1]
+        if stamp.lstrip("-").isdigit():
+            packets.append((float(int(stamp) * tb), f"{fields[4]}:{fields[5]}"))
+    return packets
 
 
 def source_frames(path: Path, info: MediaInfo | None = None, timeout: float = 120) -> SourceFrames:
@@ -49,20 +49,12 @@ def source_frames(path: Path, info: MediaInfo | None = None, timeout: float = 12
         raise MediaError(f"the {info.format} format is not a video container")
     if not info.has_video:
         raise MediaError("the source has no video stream")
-    times = _packet_times(path, False, timeout)
-    if not times:
+    packets = sorted(_packets(path, False, timeout))
+    if not packets:
         raise MediaError("the source has no video frames")
-    keys = _packet_times(path, True, timeout)
-    key_indices = sorted(_match_sorted(times, keys))
+    # Keyframes are recognised by their bytes: a run that discards the other packets may shift
+    # its timestamps (edit lists, B-frame delay), so its times are not comparable.
+    key_packets = {digest for _, digest in _packets(path, True, timeout)}
+    keyframes = [i for i, (_, digest) in enumerate(packets) if digest in key_packets]
     width, height = info.display_size
-    return SourceFrames(tuple(times), tuple(key_indices or [0]), width, height)
-
-
-def _match_sorted(times: list[float], keys: list[float]) -> set[int]:
-    """Indices in `times` of the values in `keys` (both sorted)."""
-    found, i = set(), 0
-    for key in keys:
-        while i + 1 < len(times) and abs(times[i + 1] - key) <= abs(times[i] - key):
-            i += 1
-        found.add(i)
-    return found
+    return SourceFrames(tuple(t for t, _ in packets), tuple(keyframes or [0]), width, height)
