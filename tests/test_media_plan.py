@@ -32,6 +32,7 @@ def test_sample_times_stop_at_number_or_end() -> None:
 def test_frames_are_the_ones_shown_at_each_time() -> None:
     plan = plan_sampling([cfr(10, 12, 10)], [Window(0, 0)], start=0.05, interval=0.33, number=4)
     assert [f for _, f in plan.frames] == [0, 3, 7, 10]
+    assert plan.times == pytest.approx((0.05, 0.38, 0.71, 1.04))
     # 0.1 * 7 is 0.7000000000000001 and 0.7 itself must still give frame 7.
     plan = plan_sampling([cfr(10, 12, 10)], [Window(0, 0)], start=0.0, interval=0.1, number=0)
     assert [f for _, f in plan.frames] == list(range(120))

@@ -26,7 +26,6 @@ from emulator.services.imm.wire import Params, invalid
 
 log = logging.getLogger("emulator.imm")
 
-Handler = Callable[[str, Params, str], dict[str, Any]]
 
 
 def _time_range(params: Params, name: str) -> tuple[float, float] | None:
