@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 from pathlib import Path
 
@@ -49,12 +50,14 @@ def source_frames(path: Path, info: MediaInfo | None = None, timeout: float = 12
         raise MediaError(f"the {info.format} format is not a video container")
     if not info.has_video:
         raise MediaError("the source has no video stream")
-    packets = sorted(_packets(path, False, timeout))
+    with ThreadPoolExecutor(2) as both:  # two stream copies at once
+        every, keys = both.map(lambda only_keys: _packets(path, only_keys, timeout), (False, True))
+    packets = sorted(every)
     if not packets:
         raise MediaError("the source has no video frames")
     # Keyframes are recognised by their bytes: a run that discards the other packets may shift
     # its timestamps (edit lists, B-frame delay), so its times are not comparable.
-    key_packets = {digest for _, digest in _packets(path, True, timeout)}
+    key_packets = {digest for _, digest in keys}
     keyframes = [i for i, (_, digest) in enumerate(packets) if digest in key_packets]
     width, height = info.display_size
     return SourceFrames(tuple(t for t, _ in packets), tuple(keyframes or [0]), width, height)
