@@ -1,0 +1,243 @@
+"""Running MediaConvert tasks on the server's event loop: read the sources from OSS, plan and render
+every image output in the worker pool, write the results to OSS, meter them, finish the task and
+publish IMM's completion message to MNS."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from emulator.core.errors import ServiceError
+from emulator.core.runtime import Runtime
+from emulator.media.ffmpeg import MediaError
+from emulator.media.plan import SourceFrames, Window, output_geometry, plan_sampling
+from emulator.media.render import Rendered, render_animation, render_images
+from emulator.media.timeline import source_frames
+from emulator.services.imm.convert import ConvertRequest, ImageOutput, parse_convert_request, resolve_uri
+from emulator.services.imm.model import ImmModel
+from emulator.services.imm.wire import iso_time
+
+log = logging.getLogger("emulator.imm")
+SERVICE = "imm"
+# A safety cap on one output's frames (IMM documents none).
+MAX_OUTPUT_FRAMES = 5000
+CONTENT_TYPES = {"gif": "image/gif", "webp": "image/webp", "jpg": "image/jpeg", "png": "image/png"}
+
+
+class TaskFailure(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class _Source:
+    path: Path
+    frames: SourceFrames
+    modified: float
+
+
+def request_from_definition(definition: str) -> ConvertRequest:
+    d = json.loads(definition)
+    return parse_convert_request(d.get("Sources"), d.get("Targets"), d.get("TargetGroups"),
+                                 d.get("Notification"), d.get("UserData"), d.get("Tags"),
+                                 d.get("AlignmentIndex"))
+
+
+def notification_message(task: dict[str, Any], request: ConvertRequest, outputs: dict[str, list[str]],
+                         region: str, account_id: str) -> str:
+    """IMM's asynchronous notification envelope; `content` is the task as a JSON string."""
+    targets = []
+    for t in range(request.target_count):
+        image = {kind: [{"URI": uri} for out in request.outputs if out.kind == kind and out.target == t
+                        for uri in outputs.get(out.field, [])] or None
+                 for kind in ("Sprites", "Snapshots", "Animations")}
+        targets.append({"URI": "", "Subtitle": {"Extract": {"URI": ""}}, "Image": image})
+    content = {
+        "ProjectName": task["ProjectName"], "DatasetName": "", "RequestId": task["RequestId"],
+        "StartTime": iso_time(task["StartTime"]), "EndTime": iso_time(task.get("EndTime")),
+        "UserData": task.get("UserData", ""), "TaskType": task["TaskType"], "TaskId": task["TaskId"],
+        "Status": task["Status"], "Code": task.get("Code", ""), "Message": task.get("Message", ""),
+        "EventSourceId": "", "Sources": [{"URI": s.uri, "SubtitleSources": None} for s in request.sources],
+        "Targets": targets}
+    envelope = {
+        "id": task["EventId"], "source": "acs.imm", "type": f"imm:Task:{task['TaskType']}",
+        "subject": f"acs:imm:{region}:{account_id}:{task['ProjectName']}/imm:Task:{task['TaskType']}",
+        "time": str(int((task.get("EndTime") or task["StartTime"]) * 1000)),
+        "content": json.dumps(content, ensure_ascii=False, separators=(",", ":"))}
+    return json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))
+
+
+class TaskRunner:
+    def __init__(self, runtime: Runtime, model: ImmModel, oss_model: Any, mns_model: Any) -> None:
+        self.rt = runtime
+        self.model = model
+        self.oss = oss_model
+        self.mns = mns_model
+        self._running: dict[str, tuple[str, asyncio.Task]] = {}
+
+    def submit(self, ns: str, task: dict[str, Any], request: ConvertRequest) -> None:
+        job = asyncio.get_running_loop().create_task(self._run(ns, task, request))
+        self._running[task["TaskId"]] = (ns, job)
+        job.add_done_callback(lambda _: self._running.pop(task["TaskId"], None))
+
+    async def resume(self) -> None:
+        """Start again the tasks a previous run of the server left Running."""
+        for ns, task in self.model.running_tasks():
+            self.rt.events.record(ns, SERVICE, task["TaskId"], "resumed")
+            self.submit(ns, task, request_from_definition(task["Definition"]))
+
+    def cancel(self, ns: str | None) -> None:
+        for _task_id, (task_ns, job) in list(self._running.items()):
+            if ns is None or ns == task_ns:
+                job.cancel()
+
+    async def close(self) -> None:
+        jobs = [job for _, job in self._running.values()]
+        for job in jobs:
+            job.cancel()
+        await asyncio.gather(*jobs, return_exceptions=True)
+
+    # ---- one task ------------------------------------------------------------------------
+
+    async def _run(self, ns: str, task: dict[str, Any], request: ConvertRequest) -> None:
+        project, task_id = task["ProjectName"], task["TaskId"]
+        self.rt.events.record(ns, SERVICE, task_id, "started")
+        outputs: dict[str, list[str]] = {}
+        try:
+            sources = [await self._open_source(ns, s.bucket, s.key, s.uri) for s in request.sources]
+            for n, output in enumerate(request.outputs):
+                outputs[output.field] = await self._render(ns, task, request, sources, output, n)
+            changes = {"Status": "Succeeded", "Code": "", "Message": "", "Progress": 100}
+        except TaskFailure as failure:
+            changes = {"Status": "Failed", "Code": failure.code, "Message": failure.message}
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug must fail the task, not leave it Running forever
+            log.exception("IMM task %s failed unexpectedly", task_id)
+            changes = {"Status": "Failed", "Code": "InternalError", "Message": f"Internal error: {exc}"}
+        finished = self.model.update_task(ns, project, task_id, EndTime=self.rt.clock.now(),
+                                          Outputs=outputs, **changes)
+        if finished is None:
+            return  # the project was deleted meanwhile
+        self.rt.events.record(ns, SERVICE, task_id, "finished", status=finished["Status"],
+                              code=finished["Code"], message=finished["Message"])
+        await self._notify(ns, finished, request, outputs)
+
+    async def _open_source(self, ns: str, bucket: str, key: str, uri: str) -> _Source:
+        try:
+            meta = self.oss.head_object(ns, bucket, key)
+            path = self.oss.object_path(ns, bucket, key)
+        except ServiceError:
+            raise TaskFailure("ResourceNotFound", f"The specified resource {uri} is not found.") from None
+        try:
+            frames = await self.rt.pool.run(source_frames, path)
+        except MediaError as exc:
+            raise TaskFailure("InvalidArgument", f"The source {uri} is not a video that can be "
+                              f"decoded: {exc}") from None
+        return _Source(path, frames, meta.last_modified)
+
+    def _progress(self, ns: str, task: dict[str, Any], done: float) -> None:
+        """Called from a worker thread; stores whole percents only, never 100 before the end."""
+        percent = min(99, int(done * 100))
+        if percent > task.get("Progress", 0):
+            task["Progress"] = percent
+            self.model.update_task(ns, task["ProjectName"], task["TaskId"], Progress=percent)
+
+    async def _render(self, ns: str, task: dict[str, Any], request: ConvertRequest,
+                      sources: list[_Source], output: ImageOutput, n: int) -> list[str]:
+        frames = [s.frames for s in sources]
+        windows = [Window(i, s.start, s.duration) for i, s in enumerate(request.sources)]
+        plan = plan_sampling(frames, windows, output.start, output.interval, output.number)
+        if not plan.frames:
+            raise TaskFailure("InvalidArgument", f"The parameter {output.field}.StartTime is beyond "
+                              "the end of the source.")
+        if len(plan.frames) > MAX_OUTPUT_FRAMES:
+            raise TaskFailure("InvalidArgument", f"{output.field} would have {len(plan.frames)} frames; "
+                              f"the emulator makes at most {MAX_OUTPUT_FRAMES}: raise Interval or set "
+                              "Number.")
+        primary = frames[request.alignment_index]
+        geometry = output_geometry(primary.width, primary.height, output.width, output.height,
+                                   output.scale_type)
+        paths = [s.path for s in sources]
+        count = len(request.outputs)
+
+        def progress(fraction: float) -> None:
+            self._progress(ns, task, (n + fraction) / count)
+
+        self.rt.events.record(ns, SERVICE, task["TaskId"], "rendering", output=output.field,
+                              frames=len(plan.frames), strategy=sorted({r.strategy for r in plan.reads}),
+                              decoded_frames=plan.decoded_frames)
+        with tempfile.TemporaryDirectory(prefix="imm-", dir=self.rt.data_dir) as work:
+            try:
+                if output.kind == "Animations":
+                    rate = output.frame_rate or 1 / plan.interval
+                    rendered: Rendered = await self.rt.pool.run(
+                        render_animation, paths, plan, geometry, output.format, rate,
+                        Path(work) / f"animation.{output.format}", progress)
+                else:
+                    rendered = await self.rt.pool.run(
+                        render_images, paths, plan, geometry, output.format, Path(work),
+                        output.tile, progress)
+            except MediaError as exc:
+                raise TaskFailure("InvalidArgument", f"The source could not be converted for "
+                                  f"{output.field}: {exc}") from None
+            uris = [self._store(ns, task, request, sources, output, index, file)
+                    for index, file in enumerate(rendered.files, 1)]
+        if output.kind == "Animations":
+            self.model.record_usage(ns, task["ProjectName"], "MediaAnimation", rendered.frames)
+        return uris
+
+    def _store(self, ns: str, task: dict[str, Any], request: ConvertRequest, sources: list[_Source],
+               output: ImageOutput, index: int, file: Path) -> str:
+        alignment = request.alignment_index
+        bucket, key = resolve_uri(output.uri, request.sources[alignment], output.format, index,
+                                  sources[alignment].modified, task["StartTime"], request.tags)
+        try:
+            self.oss.put_file(ns, bucket, key, file, CONTENT_TYPES[output.format])
+        except ServiceError as exc:
+            raise TaskFailure("ResourceNotFound" if exc.code == "NoSuchBucket" else "InvalidArgument",
+                              f"The output oss://{bucket}/{key} of {output.field} could not be "
+                              f"written: {exc.message}") from None
+        uri = f"oss://{bucket}/{key}"
+        self.rt.events.record(ns, SERVICE, task["TaskId"], "output written", output=output.field, uri=uri,
+                              size=file.stat().st_size)
+        return uri
+
+    async def _notify(self, ns: str, task: dict[str, Any], request: ConvertRequest,
+                      outputs: dict[str, list[str]]) -> None:
+        if not request.mns_topic and not request.rocketmq:
+            return
+        cfg = self.rt.config
+        body = notification_message(task, request, outputs, cfg.region, cfg.account_id)
+        if request.rocketmq:
+            # No RocketMQ is emulated: the message is kept in the task's timeline.
+            self.rt.events.record(ns, SERVICE, task["TaskId"], "notification recorded", channel="RocketMQ",
+                                  **request.rocketmq, message=body)
+        if not request.mns_topic:
+            return
+        publish = getattr(self.mns, "publish_message", None)
+        if publish is None:
+            self.rt.events.record(ns, SERVICE, task["TaskId"], "notification failed", channel="MNS",
+                                  topic=request.mns_topic, reason="MNS is not available", message=body)
+            return
+        try:
+            message_id = publish(ns, request.mns_topic, body)
+            if inspect.isawaitable(message_id):
+                message_id = await message_id
+        except ServiceError as exc:
+            self.rt.events.record(ns, SERVICE, task["TaskId"], "notification failed", channel="MNS",
+                                  topic=request.mns_topic, code=exc.code, reason=exc.message)
+        except Exception as exc:  # the task's result stands whatever the notification does
+            self.rt.events.record(ns, SERVICE, task["TaskId"], "notification failed", channel="MNS",
+                                  topic=request.mns_topic, reason=repr(exc))
+        else:
+            self.rt.events.record(ns, SERVICE, task["TaskId"], "notification published", channel="MNS",
+                                  topic=request.mns_topic, message_id=message_id)

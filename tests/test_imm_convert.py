@@ -1,0 +1,125 @@
+"""Image.Animations / Snapshots / Sprites semantics through the official SDKs against a live
+emulator. The source (fixtures/counter_320x240_10fps_12s_gop10.mp4: 120 frames, 10 fps) shows its
+frame index in every frame, so each output frame tells which source frame it is."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from emulator.media.framecode import read_frame_index
+from emulator.testing.server import LiveServer
+from tests.imm_support import animation_frames, convert, wait_for_task, world
+
+GIF = "oss://media/out/anim.gif"
+WEBP = "oss://media/out/anim.webp"
+
+
+def animation(**fields: object) -> list[dict]:
+    return [{"Image": {"Animations": [fields]}}]
+
+
+@pytest.mark.parametrize("fields, size, indices, duration", [
+    # StartTime + k*Interval, Number frames, FrameRate sets the delay; one side keeps the aspect.
+    ({"Format": "gif", "URI": GIF, "StartTime": 1, "Interval": 0.5, "Number": 6, "FrameRate": 4,
+      "Width": 160}, (160, 120), [10, 15, 20, 25, 30, 35], 250),
+    # Number 0 = to the end; FrameRate defaults to 1/Interval.
+    ({"Format": "webp", "URI": WEBP, "Interval": 2, "Width": 0.25, "Height": 60},
+     (80, 60), [0, 20, 40, 60, 80, 100], 2000),
+    # No Interval: every source frame from StartTime; FrameRate defaults to the source's.
+    ({"Format": "gif", "URI": GIF, "StartTime": 11, "Height": 0.5}, (160, 120), list(range(110, 120)), 100),
+    # Samples that fall between frames take the frame being shown then (not the next one).
+    ({"Format": "webp", "URI": WEBP, "StartTime": 0.05, "Interval": 0.33, "Number": 4, "FrameRate": 10},
+     (320, 240), [0, 3, 7, 10], 100),
+])
+def test_animation_sampling_timing_and_size(emulator: LiveServer, fields: dict, size: tuple[int, int],
+                                            indices: list[int], duration: int) -> None:
+    client, bucket = world(emulator)
+    task = wait_for_task(client, "p", convert(client, animation(**fields)))
+    assert task.status == "Succeeded", task.message
+    image, got, durations = animation_frames(bucket.get_object(fields["URI"][len("oss://media/"):]).read())
+    assert image.format == fields["Format"].upper()
+    assert image.size == size
+    assert got == indices
+    assert set(durations) == {duration}
+
+
+def test_source_window_limits_and_offsets_sampling(emulator: LiveServer) -> None:
+    client, bucket = world(emulator)
+    task_id = convert(client, animation(Format="gif", URI=GIF, StartTime=0.5, Interval=1),
+                      sources=[{"URI": "oss://media/in/counter.mp4", "StartTime": 2, "Duration": 3}])
+    assert wait_for_task(client, "p", task_id).status == "Succeeded"
+    _, got, _ = animation_frames(bucket.get_object("out/anim.gif").read())
+    assert got == [25, 35, 45]
+
+
+@pytest.mark.parametrize("scale_type, size, content", [
+    ("stretch", (100, 100), (0, 0, 100, 100)),
+    ("crop", (100, 100), (-16, 0, 117, 100)),  # scaled to 133x100, centre cut
+    ("fill", (100, 100), (0, 12, 100, 87)),  # scaled to 100x75, black bars above and below
+    ("fit", (100, 75), (0, 0, 100, 75)),  # scaled to 100x75, no bars
+])
+def test_scale_types(emulator: LiveServer, scale_type: str, size: tuple[int, int],
+                     content: tuple[int, int, int, int]) -> None:
+    client, bucket = world(emulator)
+    task_id = convert(client, animation(Format="gif", URI=GIF, Interval=3, Number=4, Width=100, Height=100,
+                                        ScaleType=scale_type))
+    assert wait_for_task(client, "p", task_id).status == "Succeeded"
+    image, got, _ = animation_frames(bucket.get_object("out/anim.gif").read(), content)
+    assert image.size == size
+    assert got == [0, 30, 60, 90]
+    if scale_type == "fill":
+        top_bar = image.convert("RGB").getpixel((50, 3))
+        assert max(top_bar) < 40
+
+
+def test_gif_palette_is_generated_for_the_frames(emulator: LiveServer) -> None:
+    client, bucket = world(emulator)
+    task_id = convert(client, animation(Format="gif", URI=GIF, Interval=4))
+    assert wait_for_task(client, "p", task_id).status == "Succeeded"
+    image = Image.open(io.BytesIO(bucket.get_object("out/anim.gif").read()))
+    palette = image.getpalette()[: 3 * 256]
+    colours = {tuple(palette[i:i + 3]) for i in range(0, len(palette), 3)}
+    # ffmpeg's default GIF palette is the fixed 6x6x6 web cube (+ greys); the generated one holds
+    # the frames' own colours, e.g. the fixture's (20, 40, 90) background.
+    assert any(abs(r - 20) + abs(g - 40) + abs(b - 90) < 12 for r, g, b in colours)
+
+
+def test_snapshots_and_uri_placeholders(emulator: LiveServer) -> None:
+    client, bucket = world(emulator)
+    targets = [{"Image": {"Snapshots": [
+        {"Format": "jpg", "URI": "oss://{bucket}/snaps/{dirname}/{barename}-{tags.run}-{index}.{autoext}",
+         "StartTime": 1, "Interval": 2, "Number": 3},
+        {"Format": "png", "URI": "oss://media/snaps/t{t_year}-{streamindex}-{index}.png", "StartTime": 11.5,
+         "Width": 0.5}]}}]
+    task = wait_for_task(client, "p", convert(client, targets, Tags={"run": "r1"}))
+    assert task.status == "Succeeded", task.message
+    for index, frame in zip([1, 2, 3], [10, 30, 50], strict=True):
+        image = Image.open(io.BytesIO(bucket.get_object(f"snaps/in/counter-r1-{index}.jpg").read()))
+        assert (image.format, image.size) == ("JPEG", (320, 240))
+        assert read_frame_index(image.convert("RGB")) == frame
+    year = task.start_time[:4]
+    for index, frame in zip(range(1, 6), range(115, 120), strict=True):
+        image = Image.open(io.BytesIO(bucket.get_object(f"snaps/t{year}-0-{index}.png").read()))
+        assert (image.format, image.size) == ("PNG", (160, 120))
+        assert read_frame_index(image.convert("RGB")) == frame
+
+
+def test_sprites_tile_frames_with_pad_and_margin(emulator: LiveServer) -> None:
+    client, bucket = world(emulator)
+    targets = [{"Image": {"Sprites": [{
+        "Format": "png", "URI": "oss://media/sprites/s-{index}.png", "Interval": 1, "Number": 5,
+        "ScaleWidth": 0.25, "ScaleHeight": 0.25, "TileWidth": 2, "TileHeight": 2, "Pad": 4, "Margin": 3}]}}]
+    assert wait_for_task(client, "p", convert(client, targets)).status == "Succeeded"
+    found = []
+    for sheet in (1, 2):
+        image = Image.open(io.BytesIO(bucket.get_object(f"sprites/s-{sheet}.png").read())).convert("RGB")
+        assert image.size == (3 + 80 + 4 + 80 + 3, 3 + 60 + 4 + 60 + 3)
+        for row in range(2):
+            for column in range(2):
+                left, top = 3 + column * 84, 3 + row * 64
+                found.append(read_frame_index(image, (left, top, left + 80, top + 60)))
+    assert found[:5] == [0, 10, 20, 30, 40]
+    assert not bucket.object_exists("sprites/s-3.png")

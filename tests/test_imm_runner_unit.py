@@ -1,0 +1,237 @@
+"""In-process unit tests of the MediaConvert runner: the MNS notification envelope (with a fake
+MNS model), failed deliveries, RocketMQ, and Progress moving. The ASGI app is driven directly
+(signatures off); the OSS model is called in process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from emulator.config import Config
+from emulator.core.errors import ServiceError
+from emulator.core.runtime import Runtime
+from emulator.services.imm.routes import build_imm
+from emulator.services.oss.model import OssModel
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "counter_320x240_10fps_12s_gop10.mp4"
+
+
+@dataclass
+class FakeMns:
+    fail_with: Exception | None = None
+    published: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def publish_message(self, ns: str, topic_name: str, body: str, tag: str | None = None) -> str:
+        if self.fail_with:
+            raise self.fail_with
+        self.published.append((ns, topic_name, body))
+        return "MSG-1"
+
+
+@dataclass
+class Harness:
+    runtime: Runtime
+    client: httpx.AsyncClient
+    model: Any
+
+    async def call(self, action: str, **params: Any) -> httpx.Response:
+        query = {k: json.dumps(v) if isinstance(v, (dict, list)) else str(v) for k, v in params.items()}
+        return await self.client.post("/", params=query, headers={"x-acs-action": action,
+                                                                  "x-acs-version": "2020-09-30"})
+
+    async def convert(self, targets: list[dict], **extra: Any) -> str:
+        response = await self.call("CreateMediaConvertTask", ProjectName="p", Targets=targets,
+                                   Sources=[{"URI": "oss://media/in/counter.mp4"}], **extra)
+        assert response.status_code == 200, response.text
+        return response.json()["TaskId"]
+
+    async def finished(self, task_id: str, timeout: float = 30) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            response = await self.call("GetTask", ProjectName="p", TaskType="MediaConvert", TaskId=task_id)
+            body = response.json()
+            if body["Status"] != "Running":
+                return body
+            await asyncio.sleep(0.02)
+        raise AssertionError("task did not finish")
+
+    def events(self, task_id: str) -> list[dict[str, Any]]:
+        return self.runtime.events.list("default", task_id)
+
+
+async def harness(mns: Any) -> AsyncIterator[Harness]:
+    runtime = Runtime(Config(ephemeral=True, verify_signatures=False))
+    oss = OssModel(runtime)
+    oss.create_bucket("default", "media")
+    oss.put_file("default", "media", "in/counter.mp4", FIXTURE, "video/mp4")
+    built = build_imm(runtime, oss, mns)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=built.handle.app),
+                                 base_url="http://imm.local") as client:
+        h = Harness(runtime, client, built.model)
+        assert (await h.call("CreateProject", ProjectName="p")).status_code == 200
+        yield h
+        await built.handle.shutdown()
+    runtime.close()
+
+
+def run(coro_fn, mns: Any = None) -> None:
+    async def main() -> None:
+        async for h in harness(mns):
+            await coro_fn(h)
+    asyncio.run(main())
+
+
+ANIMATION = [{"Image": {"Animations": [{"Format": "gif", "URI": "oss://media/out/{barename}.{autoext}",
+                                        "Interval": 3}]}}]
+
+
+def test_mns_envelope_on_success() -> None:
+    mns = FakeMns()
+
+    async def check(h: Harness) -> None:
+        task_id = await h.convert(ANIMATION, Notification={"MNS": {"TopicName": "test-mns-topic"}},
+                                  UserData="ud")
+        task = await h.finished(task_id)
+        assert task["Status"] == "Succeeded"
+        [(ns, topic, body)] = mns.published
+        assert (ns, topic) == ("default", "test-mns-topic")
+        envelope = json.loads(body)
+        assert envelope["source"] == "acs.imm"
+        assert envelope["type"] == "imm:Task:MediaConvert"
+        assert envelope["subject"] == "acs:imm:cn-hangzhou:1234567890123456:p/imm:Task:MediaConvert"
+        assert envelope["id"] == task["EventId"]
+        assert envelope["time"].isdigit()
+        content = json.loads(envelope["content"])
+        assert {k: content[k] for k in ("ProjectName", "TaskId", "TaskType", "Status", "Code", "Message",
+                                        "UserData")} == {
+            "ProjectName": "p", "TaskId": task_id, "TaskType": "MediaConvert", "Status": "Succeeded",
+            "Code": "", "Message": "", "UserData": "ud"}
+        assert content["StartTime"] == task["StartTime"] and content["EndTime"] == task["EndTime"]
+        assert content["Sources"] == [{"URI": "oss://media/in/counter.mp4", "SubtitleSources": None}]
+        assert content["Targets"] == [{"URI": "", "Subtitle": {"Extract": {"URI": ""}}, "Image": {
+            "Sprites": None, "Snapshots": None, "Animations": [{"URI": "oss://media/out/counter.gif"}]}}]
+        assert [e["event"] for e in h.events(task_id)][-1] == "notification published"
+
+    run(check, mns)
+
+
+def test_mns_envelope_on_failure() -> None:
+    mns = FakeMns()
+
+    async def check(h: Harness) -> None:
+        response = await h.call("CreateMediaConvertTask", ProjectName="p", Targets=ANIMATION,
+                                Sources=[{"URI": "oss://media/in/none.mp4"}],
+                                Notification={"MNS": {"TopicName": "t"}})
+        task = await h.finished(response.json()["TaskId"])
+        assert task["Status"] == "Failed"
+        content = json.loads(json.loads(mns.published[0][2])["content"])
+        assert (content["Status"], content["Code"]) == ("Failed", "ResourceNotFound")
+        assert content["Targets"][0]["Image"]["Animations"] is None
+
+    run(check, mns)
+
+
+@pytest.mark.parametrize("mns, reason", [
+    (FakeMns(fail_with=ServiceError(404, "TopicNotExist", "The topic you provided does not exist.")),
+     "TopicNotExist"),
+    (FakeMns(fail_with=RuntimeError("broken")), "broken"),
+    (None, "MNS is not available"),
+])
+def test_failed_delivery_is_recorded_and_the_task_still_succeeds(mns: Any, reason: str) -> None:
+    async def check(h: Harness) -> None:
+        task_id = await h.convert(ANIMATION, Notification={"MNS": {"TopicName": "gone"}})
+        assert (await h.finished(task_id))["Status"] == "Succeeded"
+        failed = [e for e in h.events(task_id) if e["event"] == "notification failed"]
+        assert len(failed) == 1
+        assert reason in json.dumps(failed[0])
+
+    run(check, mns)
+
+
+def test_rocketmq_is_recorded() -> None:
+    async def check(h: Harness) -> None:
+        task_id = await h.convert(ANIMATION, Notification={"RocketMQ": {"InstanceId": "i", "TopicName": "t"}})
+        await h.finished(task_id)
+        [event] = [e for e in h.events(task_id) if e["event"] == "notification recorded"]
+        assert (event["InstanceId"], event["TopicName"]) == ("i", "t")
+        assert json.loads(event["message"])["type"] == "imm:Task:MediaConvert"
+
+    run(check)
+
+
+def test_progress_moves_then_reaches_100() -> None:
+    async def check(h: Harness) -> None:
+        seen: list[int] = []
+        update = h.model.update_task
+
+        def spy(ns: str, project: str, task_id: str, **changes: Any):
+            if "Progress" in changes:
+                seen.append(changes["Progress"])
+            return update(ns, project, task_id, **changes)
+
+        h.model.update_task = spy
+        outputs = [{"Format": "gif", "URI": f"oss://media/out/{i}.gif", "Interval": 0.5} for i in range(3)]
+        task_id = await h.convert([{"Image": {"Animations": outputs}}])
+        assert (await h.finished(task_id))["Progress"] == 100
+        assert seen == sorted(seen) and len(set(seen)) == len(seen)
+        assert len([p for p in seen if 0 < p < 100]) >= 3
+        assert seen[-1] == 100
+
+    run(check)
+
+
+def test_billing_counts_animation_frames_per_project() -> None:
+    async def check(h: Harness) -> None:
+        await h.finished(await h.convert(ANIMATION))  # 12 s / 3 s = 4 frames
+        snapshots = [{"Image": {"Snapshots": [{"Format": "jpg", "URI": "oss://media/s-{index}.jpg",
+                                               "Interval": 3}]}}]
+        await h.finished(await h.convert(snapshots))  # not an animation: not metered
+        assert h.model.billing(None)["items"] == [{"namespace": "default", "project": "p",
+                                                   "billable_item": "MediaAnimation", "quantity": 4,
+                                                   "unit": "frame"}]
+
+    run(check)
+
+
+def test_tasks_left_running_by_a_previous_server_are_resumed(tmp_path: Path) -> None:
+    async def main() -> None:
+        config = Config(data_dir=tmp_path, verify_signatures=False)
+        first = Runtime(config)
+        oss = OssModel(first)
+        oss.create_bucket("default", "media")
+        oss.put_file("default", "media", "in/counter.mp4", FIXTURE, "video/mp4")
+        first_imm = build_imm(first, oss, None)
+        first_imm.model.create_project("default", "p")
+        definition = {"ProjectName": "p", "Sources": [{"URI": "oss://media/in/counter.mp4"}],
+                      "Targets": ANIMATION}
+        first_imm.model.add_task("default", {
+            "ProjectName": "p", "TaskId": "MediaConvert-left-running", "TaskType": "MediaConvert",
+            "EventId": "E", "RequestId": "R", "Status": "Running", "Code": "", "Message": "",
+            "StartTime": first.clock.now(), "EndTime": None, "Progress": 10, "UserData": "", "Tags": {},
+            "Definition": json.dumps(definition)})
+        first.close()  # the server stops with the task unfinished
+
+        second = Runtime(config)
+        built = build_imm(second, OssModel(second), None)
+        await built.handle.startup()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30
+        while built.model.get_task("default", "p", "MediaConvert", "MediaConvert-left-running")["Status"] \
+                == "Running":
+            assert loop.time() < deadline
+            await asyncio.sleep(0.02)
+        task = built.model.get_task("default", "p", "MediaConvert", "MediaConvert-left-running")
+        assert task["Status"] == "Succeeded"
+        assert OssModel(second).head_object("default", "media", "out/counter.gif").size > 0
+        await built.handle.shutdown()
+        second.close()
+
+    asyncio.run(main())

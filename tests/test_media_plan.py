@@ -1,0 +1,118 @@
+"""The media plan as data (no ffmpeg): sampling times, frame choice, seek vs decode, geometry,
+frame delays, select expressions."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from emulator.media.graph import select_expression
+from emulator.media.plan import (
+    SourceFrames,
+    Window,
+    frame_delay,
+    output_geometry,
+    plan_sampling,
+    sample_times,
+)
+
+
+def cfr(fps: float, seconds: float, gop: int, size: tuple[int, int] = (320, 240)) -> SourceFrames:
+    count = round(fps * seconds)
+    return SourceFrames(tuple(i / fps for i in range(count)), tuple(range(0, count, gop)), *size)
+
+
+def test_sample_times_stop_at_number_or_end() -> None:
+    assert sample_times(0, 1, 0, 3.5) == [0, 1, 2, 3]
+    assert sample_times(0.5, 1, 2, 10) == [0.5, 1.5]
+    assert sample_times(4, 1, 0, 3) == []
+
+
+def test_frames_are_the_ones_shown_at_each_time() -> None:
+    plan = plan_sampling([cfr(10, 12, 10)], [Window(0, 0)], start=0.05, interval=0.33, number=4)
+    assert [f for _, f in plan.frames] == [0, 3, 7, 10]
+    assert plan.times == pytest.approx((0.05, 0.38, 0.71, 1.04))
+    # 0.1 * 7 is 0.7000000000000001 and 0.7 itself must still give frame 7.
+    plan = plan_sampling([cfr(10, 12, 10)], [Window(0, 0)], start=0.0, interval=0.1, number=0)
+    assert [f for _, f in plan.frames] == list(range(120))
+
+
+def test_interval_defaults_to_and_is_raised_to_the_frame_gap() -> None:
+    assert plan_sampling([cfr(25, 2, 50)], [Window(0, 0)]).interval == pytest.approx(0.04)
+    assert plan_sampling([cfr(25, 2, 50)], [Window(0, 0)], interval=0.001).interval == pytest.approx(0.04)
+
+
+def test_source_windows_are_concatenated() -> None:
+    sources = [cfr(10, 5, 10), cfr(10, 5, 10)]
+    plan = plan_sampling(sources, [Window(0, 1, 2), Window(1, 3)], start=0.5, interval=1)
+    assert plan.frames == ((0, 15), (0, 25), (1, 35), (1, 45))
+
+
+def test_sparse_samples_seek_and_dense_samples_decode() -> None:
+    source = cfr(30, 60, 30)  # 1080p-like: keyframe every second
+    sparse = plan_sampling([source], [Window(0, 0)], interval=4)
+    assert {r.strategy for r in sparse.reads} == {"seek"}
+    assert sparse.decoded_frames == 15  # every sample is on a keyframe: one frame each
+    dense = plan_sampling([source], [Window(0, 0)], interval=0.1)
+    assert [r.strategy for r in dense.reads] == ["decode"]
+    assert dense.decoded_frames == 1798  # from frame 0 to the last sample
+    # Interval >= 4x the keyframe spacing with samples between keyframes: seeking decodes less.
+    offset = plan_sampling([source], [Window(0, 0)], start=0.5, interval=4)
+    assert {r.strategy for r in offset.reads} == {"seek"}
+    assert offset.decoded_frames < dense.decoded_frames / 2.5
+
+
+def test_reads_seek_to_the_keyframe_and_pick_by_time_then_position() -> None:
+    source = cfr(10, 3, 10)
+    plan = plan_sampling([source], [Window(0, 0)], start=1.2, interval=1, number=1)
+    read = plan.reads[0]
+    assert (read.keyframe, read.first, read.strategy, read.picks) == (10, 12, "seek", (0,))
+    # The demuxer lands on the last keyframe at or before the seek point.
+    assert source.times[10] < read.seek < source.times[11]
+    # Frames are dropped up to halfway between frame 11 and frame 12 (times relative to the seek).
+    assert source.times[11] < read.seek + read.after < source.times[12]
+    assert plan.decoded_frames == 3  # frames 10, 11, 12
+
+
+@pytest.mark.parametrize("width, height, scale_type, expected", [
+    (None, None, "stretch", (320, 240, 320, 240)),
+    (0.5, 0.5, "fit", (160, 120, 160, 120)),
+    (160, None, "crop", (160, 120, 160, 120)),  # one side: aspect kept, nothing to crop
+    (None, 0.25, "stretch", (80, 60, 80, 60)),
+    (100, 100, "stretch", (100, 100, 100, 100)),
+    (100, 100, "crop", (133, 100, 100, 100)),
+    (100, 100, "fill", (100, 75, 100, 100)),
+    (100, 100, "fit", (100, 75, 100, 75)),
+    (0.25, 60, "stretch", (80, 60, 80, 60)),
+])
+def test_output_geometry(width, height, scale_type, expected) -> None:
+    g = output_geometry(320, 240, width, height, scale_type)
+    assert (g.scale_w, g.scale_h, g.out_w, g.out_h) == expected
+
+
+def test_frame_delays_in_container_ticks() -> None:
+    assert frame_delay(15, 100) == 7 and frame_delay(15, 1000) == 67
+    assert frame_delay(0.5, 100) == 200 and frame_delay(1000, 100) == 1
+
+
+def test_select_expression_compresses_runs() -> None:
+    assert select_expression((0,)) == "eq(n,0)"
+    assert select_expression((0, 3, 6, 9)) == "between(n,0,9)*not(mod(n-0,3))"
+    expression = select_expression(tuple(range(0, 3000, 2)))
+    assert len(expression) < 60
+    functions = {"between": lambda x, a, b: a <= x <= b, "mod": lambda a, b: a % b,
+                 "eq": lambda a, b: a == b, "nt": lambda a: not a}
+    for picks in [(0, 1, 3, 4, 6, 7), (0, 2, 4, 6, 7, 9, 11, 13, 20), (5,)]:
+        expression = select_expression(picks)
+        chosen = [n for n in range(30)
+                  if eval(re.sub(r"\bn\b", str(n), expression).replace("not(", "nt("), functions)]  # noqa: S307
+        assert chosen == list(picks)
+
+
+def test_strategy_can_be_forced() -> None:
+    source = cfr(30, 60, 30)
+    assert {r.strategy for r in plan_sampling([source], [Window(0, 0)], interval=4, prefer="decode").reads} \
+        == {"decode"}
+    assert {r.strategy for r in plan_sampling([source], [Window(0, 0)], interval=0.1, prefer="seek").reads} \
+        == {"seek"}

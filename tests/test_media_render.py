@@ -1,0 +1,68 @@
+"""The media engine on real fixtures: frame timelines by stream copy, and the same frames whether
+each sample is sought or a run is decoded (B-frames, long GOPs, MOV and MP4)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageSequence
+
+from emulator.media.ffmpeg import MediaError
+from emulator.media.framecode import draw_frame, read_frame_index
+from emulator.media.plan import Window, output_geometry, plan_sampling
+from emulator.media.render import render_animation, render_images
+from emulator.media.timeline import source_frames
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def test_timeline_of_a_fixture() -> None:
+    frames = source_frames(FIXTURES / "counter_320x240_10fps_12s_gop10.mp4")
+    assert len(frames.times) == 120
+    assert frames.times[:3] == pytest.approx((0.0, 0.1, 0.2))
+    assert frames.keyframes == tuple(range(0, 120, 10))  # GOP 10
+    assert (frames.width, frames.height) == (320, 240)
+
+
+@pytest.mark.parametrize("path", ["corrupt.mp4", "not_video.txt"])
+def test_unreadable_sources(path: str) -> None:
+    with pytest.raises(MediaError):
+        source_frames(FIXTURES / path)
+
+
+@pytest.mark.parametrize("fixture, start, interval, number", [
+    ("counter_160x120_25fps_4s_gop50.mov", 0.1, 0.52, 0),  # long GOP, B-frames
+    ("counter_320x240_10fps_12s_gop10.mp4", 3.33, 0.7, 8),
+    ("counter_64x48_5fps_4s.mp4", 0, 0.2, 0),  # tiny frames still decode
+])
+@pytest.mark.parametrize("prefer", ["seek", "decode"])
+def test_seek_and_decode_give_the_planned_frames(tmp_path: Path, fixture: str, start: float,
+                                                 interval: float, number: int, prefer: str) -> None:
+    path = FIXTURES / fixture
+    frames = source_frames(path)
+    plan = plan_sampling([frames], [Window(0, 0)], start, interval, number, prefer)
+    assert {r.strategy for r in plan.reads} <= {prefer, "seek"}
+    geometry = output_geometry(frames.width, frames.height)
+    out = tmp_path / "a.webp"
+    rendered = render_animation([path], plan, geometry, "webp", 10, out)
+    image = Image.open(out)
+    got = [read_frame_index(f.convert("RGB")) for f in ImageSequence.Iterator(image)]
+    assert got == [f for _, f in plan.frames]
+    assert rendered.frames == len(got)
+
+
+def test_snapshots_are_numbered_from_one(tmp_path: Path) -> None:
+    path = FIXTURES / "counter_320x240_10fps_12s_gop10.mp4"
+    frames = source_frames(path)
+    plan = plan_sampling([frames], [Window(0, 0)], 2, 3, 0)
+    rendered = render_images([path], plan, output_geometry(320, 240, 0.5, None), "jpg", tmp_path)
+    assert [f.name for f in rendered.files] == [f"image-{i:06d}.jpg" for i in (1, 2, 3, 4)]
+    assert [read_frame_index(Image.open(f).convert("RGB")) for f in rendered.files] == [20, 50, 80, 110]
+
+
+@pytest.mark.parametrize("index", [0, 1, 7, 100, 2047, 4095])
+def test_frame_code_round_trip_survives_scaling(index: int) -> None:
+    image = draw_frame(index, 320, 240)
+    assert read_frame_index(image) == index
+    assert read_frame_index(image.resize((64, 48), Image.BILINEAR)) == index
