@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 
 import dashscope
 import pytest
+from alibabacloud_imm20200930.models import GetTaskRequest
 from dashscope import VideoSynthesis
 from dashscope_support import SAMPLE_IMAGE, SAMPLE_VIDEO, get_task, wait_for
 
 from emulator.testing.server import LiveServer
+from tests.imm_support import convert, wait_for_task, world
 
 DATA_INSPECTION = {"service": "dashscope", "match": {"model": "wan2.2-animate-move"},
                    "effect": {"task_fail": {"code": "DataInspectionFailed",
@@ -89,3 +92,94 @@ def test_stall_until_removed_and_duration_on_the_clock(sdk: LiveServer) -> None:
     assert get_task(sdk.url, slow).json()["output"]["task_status"] == "RUNNING"
     sdk.advance(600)
     assert wait_for(sdk.url, slow)["output"]["task_status"] == "SUCCEEDED"
+
+
+# ---- IMM -------------------------------------------------------------------------------------
+
+GIF = [{"Image": {"Animations": [{"Format": "gif", "Interval": 2, "Number": 3,
+                                   "URI": "oss://media/out/{barename}.{autoext}"}]}}]
+
+
+def _imm_queue(server: LiveServer):
+    from mns.account import Account
+    from mns.mns_common import TopicHelper
+    from mns.queue import QueueMeta
+    from mns.subscription import SubscriptionMeta
+    from mns.topic import TopicMeta
+
+    account = Account(server.url, server.access_key_id, server.access_key_secret)
+    queue = account.get_queue("imm-events")
+    queue.create(QueueMeta())
+    queue.set_encoding(False)
+    account.get_topic("imm-topic").create(TopicMeta())
+    endpoint = TopicHelper.generate_queue_endpoint(server.region, server.account_id, "imm-events")
+    account.get_subscription("imm-topic", "to-queue").subscribe(
+        SubscriptionMeta(endpoint, notify_content_format="SIMPLIFIED"))
+    return queue
+
+
+def _received(queue) -> list[str]:
+    from mns.mns_exception import MNSExceptionBase
+
+    bodies = []
+    while True:
+        try:
+            message = queue.receive_message(0)
+        except MNSExceptionBase:
+            return bodies
+        bodies.append(json.loads(json.loads(message.message_body)["content"])["TaskId"])
+        queue.delete_message(message.receipt_handle)
+
+
+def test_imm_task_fail_at_progress(emulator: LiveServer) -> None:
+    client, bucket = world(emulator)
+    emulator.add_fault({"service": "imm", "match": {"project": "p"}, "times": 1,
+                        "effect": {"task_fail": {"code": "InternalError", "message": "injected",
+                                                 "at_progress": 40}}})
+    failed = wait_for_task(client, "p", convert(client, GIF))
+    assert (failed.status, failed.code, failed.message, failed.progress) == ("Failed", "InternalError",
+                                                                             "injected", 40)
+    assert not bucket.object_exists("out/counter.gif")
+    assert wait_for_task(client, "p", convert(client, GIF)).status == "Succeeded"
+
+
+def test_imm_task_duration_follows_the_clock(emulator: LiveServer) -> None:
+    client, _ = world(emulator)
+    emulator.add_fault({"service": "imm", "effect": {"task_duration_seconds": 3600}, "times": 1})
+    task_id = convert(client, GIF)
+    deadline = time.monotonic() + 60
+    while "output written" not in _events(emulator, task_id):
+        assert time.monotonic() < deadline, "the render did not finish"
+        time.sleep(0.1)
+    assert client.get_task(GetTaskRequest(project_name="p", task_type="MediaConvert",
+                                          task_id=task_id)).body.status == "Running"
+    emulator.advance(3600)
+    assert wait_for_task(client, "p", task_id).status == "Succeeded"
+
+
+@pytest.mark.parametrize(("effect", "copies"), [({"drop": True}, 0), ({"duplicate": 2}, 3)])
+def test_imm_notification_dropped_or_duplicated(emulator: LiveServer, effect: dict, copies: int) -> None:
+    queue = _imm_queue(emulator)
+    client, _ = world(emulator)
+    emulator.add_fault({"service": "imm", "match": {"topic": "imm-topic"},
+                        "effect": {"notification": effect}, "times": 1})
+    task_id = convert(client, GIF, Notification={"MNS": {"TopicName": "imm-topic"}})
+    assert wait_for_task(client, "p", task_id).status == "Succeeded"
+    settled = "notification dropped" if copies == 0 else "notification published"
+    deadline = time.monotonic() + 30
+    while _events(emulator, task_id).count(settled) < max(copies, 1):
+        assert time.monotonic() < deadline, "the notification was not sent"
+        time.sleep(0.05)
+    assert _received(queue) == [task_id] * copies
+
+
+def test_imm_notification_delayed_on_the_clock(emulator: LiveServer) -> None:
+    queue = _imm_queue(emulator)
+    client, _ = world(emulator)
+    emulator.add_fault({"service": "imm", "effect": {"notification": {"delay_seconds": 120}}, "times": 1})
+    task_id = convert(client, GIF, Notification={"MNS": {"TopicName": "imm-topic"}})
+    assert wait_for_task(client, "p", task_id).status == "Succeeded"
+    assert _received(queue) == []
+    emulator.advance(120)
+    message = queue.receive_message(10)
+    assert json.loads(json.loads(message.message_body)["content"])["TaskId"] == task_id

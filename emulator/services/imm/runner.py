@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from emulator.core.errors import ServiceError
+from emulator.core.faults import NOTIFICATION_EFFECTS
 from emulator.core.runtime import Runtime
+from emulator.core.tasks import take_task_faults
 from emulator.media.ffmpeg import MediaError
 from emulator.media.plan import SourceFrames, Window, output_geometry, plan_sampling
 from emulator.media.render import Rendered, render_animation, render_images
@@ -110,11 +112,18 @@ class TaskRunner:
     async def _run(self, ns: str, task: dict[str, Any], request: ConvertRequest) -> None:
         project, task_id = task["ProjectName"], task["TaskId"]
         self.rt.events.record(ns, SERVICE, task_id, "started")
+        started = self.rt.clock.now()
         outputs: dict[str, list[str]] = {}
         try:
+            faults = await take_task_faults(self.rt, SERVICE, ns, task_id, {
+                "action": "CreateMediaConvertTask", "project": project, "task_type": "MediaConvert"})
+            if faults.fail is not None:
+                self._fail_by_rule(ns, task, faults.fail)
             sources = [await self._open_source(ns, s.bucket, s.key, s.uri) for s in request.sources]
             for n, output in enumerate(request.outputs):
                 outputs[output.field] = await self._render(ns, task, request, sources, output, n)
+            if faults.duration_seconds is not None:
+                await self.rt.clock.sleep_until(started + faults.duration_seconds)
             changes = {"Status": "Succeeded", "Code": "", "Message": "", "Progress": 100}
         except TaskFailure as failure:
             changes = {"Status": "Failed", "Code": failure.code, "Message": failure.message}
@@ -130,6 +139,15 @@ class TaskRunner:
         self.rt.events.record(ns, SERVICE, task_id, "finished", status=finished["Status"],
                               code=finished["Code"], message=finished["Message"])
         await self._notify(ns, finished, request, outputs)
+
+    def _fail_by_rule(self, ns: str, task: dict[str, Any], spec: dict[str, Any]) -> None:
+        """A task_fail rule: the task reaches `at_progress` (if given), then fails as asked."""
+        if "at_progress" in spec:
+            percent = min(99, int(spec["at_progress"]))
+            task["Progress"] = percent
+            self.model.update_task(ns, task["ProjectName"], task["TaskId"], Progress=percent)
+            self.rt.events.record(ns, SERVICE, task["TaskId"], "progress", progress=percent)
+        raise TaskFailure(spec["code"], spec.get("message", ""))
 
     async def _open_source(self, ns: str, bucket: str, key: str, uri: str) -> _Source:
         try:
@@ -228,16 +246,36 @@ class TaskRunner:
             self.rt.events.record(ns, SERVICE, task["TaskId"], "notification failed", channel="MNS",
                                   topic=request.mns_topic, reason="MNS is not available", message=body)
             return
+        copies = 1
+        rule = self.rt.faults.take(SERVICE, {"action": "Notification", "project": task["ProjectName"],
+                                             "topic": request.mns_topic, "namespace": ns},
+                                   NOTIFICATION_EFFECTS)
+        if rule is not None:
+            kind, value = next(iter(rule.effect["notification"].items()))
+            self.rt.events.record(ns, SERVICE, task["TaskId"], "fault applied", rule=rule.id,
+                                  effect=f"notification.{kind}", value=value)
+            if kind == "drop":
+                self.rt.events.record(ns, SERVICE, task["TaskId"], "notification dropped", channel="MNS",
+                                      topic=request.mns_topic)
+                return
+            if kind == "duplicate":
+                copies += int(value)
+            if kind == "delay_seconds":
+                await self.rt.clock.sleep(float(value))
+        for _ in range(copies):
+            await self._publish(ns, task, request.mns_topic, body, publish)
+
+    async def _publish(self, ns: str, task: dict[str, Any], topic: str, body: str, publish: Any) -> None:
         try:
-            message_id = publish(ns, request.mns_topic, body)
+            message_id = publish(ns, topic, body)
             if inspect.isawaitable(message_id):
                 message_id = await message_id
         except ServiceError as exc:
             self.rt.events.record(ns, SERVICE, task["TaskId"], "notification failed", channel="MNS",
-                                  topic=request.mns_topic, code=exc.code, reason=exc.message)
+                                  topic=topic, code=exc.code, reason=exc.message)
         except Exception as exc:  # the task's result stands whatever the notification does
             self.rt.events.record(ns, SERVICE, task["TaskId"], "notification failed", channel="MNS",
-                                  topic=request.mns_topic, reason=repr(exc))
+                                  topic=topic, reason=repr(exc))
         else:
             self.rt.events.record(ns, SERVICE, task["TaskId"], "notification published", channel="MNS",
-                                  topic=request.mns_topic, message_id=message_id)
+                                  topic=topic, message_id=message_id)
