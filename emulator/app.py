@@ -30,6 +30,7 @@ from emulator.core.runtime import Runtime
 from emulator.core.scenario import apply_scenario, load_scenario
 from emulator.core.service import ServiceHandle
 from emulator.services.dashscope.routes import build_dashscope
+from emulator.services.imm import seed as imm_seed
 from emulator.services.imm.routes import build_imm
 from emulator.services.mns import seed as mns_seed
 from emulator.services.mns.routes import build_mns
@@ -220,6 +221,7 @@ def load_into(app: EmulatorApp, path: Path) -> None:
     """Apply a scenario file to a built app (raises ScenarioError naming the bad field)."""
     config = app.runtime.config
     seeders = {  # how each service seeds the scenario sections it owns
+        "projects": imm_seed.seed_project,
         "queues": mns_seed.seed_queue,
         "topics": mns_seed.seed_topic,
         "subscriptions": partial(mns_seed.seed_subscription, region=config.region,

@@ -89,3 +89,33 @@ subscriptions:
         queue = account.get_queue("imm-done")
         queue.set_encoding(False)
         assert queue.receive_message(1).message_body == "done"
+
+
+def test_seed_docs_scenario_makes_both_seed_examples_runnable() -> None:
+    import json
+    from pathlib import Path
+
+    from alibabacloud_imm20200930 import models as m
+    from mns.account import Account
+
+    from tests.dashscope_support import seed_body, submit, wait_for
+    from tests.imm_support import imm_client, wait_for_task
+
+    scenario = Path(__file__).resolve().parent.parent / "fixtures" / "scenarios" / "seed-docs.yaml"
+    with LiveServer(extra_args=["--scenario", str(scenario)]) as server:
+        client = imm_client(server)
+        request = m.CreateMediaConvertTaskRequest().from_map({
+            "ProjectName": "test-project", "Notification": {"MNS": {"TopicName": "test-mns-topic"}},
+            "Sources": [{"Duration": 25, "StartTime": 5, "URI": "oss://test-bucket/video-demo/brewing.mov"}],
+            "Targets": [{"Image": {"Animations": [{
+                "Format": "webp", "FrameRate": 15, "Height": 0.5, "Interval": 1, "ScaleType": "fit",
+                "URI": "oss://test-bucket/video-demo/animation.{autoext}", "Width": 0.5}]}}]})
+        task_id = client.create_media_convert_task(request).body.task_id
+        assert wait_for_task(client, "test-project", task_id).status == "Succeeded"
+        assert oss2_bucket(server, "test-bucket").object_exists("video-demo/animation.webp")
+        account = Account(server.url, server.access_key_id, server.access_key_secret)
+        queue = account.get_queue("test-mns-queue")
+        queue.set_encoding(False)
+        assert json.loads(json.loads(queue.receive_message(10).message_body)["content"])["TaskId"] == task_id
+        dashscope_task = submit(server.url, seed_body()).json()["output"]["task_id"]
+        assert wait_for(server.url, dashscope_task)["output"]["task_status"] == "SUCCEEDED"
