@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 from pathlib import Path
 
 import oss2
@@ -14,6 +13,7 @@ from alibabacloud_tea_openapi.utils_models import Config
 from PIL import Image, ImageSequence
 
 from emulator.media.framecode import read_frame_index
+from emulator.testing import wait_for_imm_task
 from emulator.testing.server import LiveServer
 
 
@@ -25,18 +25,7 @@ def imm_client(server: LiveServer, secret: str | None = None, access_key_id: str
                          endpoint=endpoint or server.endpoint, protocol="http", **extra))
 
 
-def wait_for_task(client: Client, project: str, task_id: str,
-                  timeout: float = 60) -> imm_models.GetTaskResponseBody:
-    """Poll GetTask until the task leaves Running (a deadline, not a sleep-and-hope)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        body = client.get_task(imm_models.GetTaskRequest(
-            project_name=project, task_type="MediaConvert", task_id=task_id)).body
-        if body.status != "Running":
-            return body
-        if time.monotonic() > deadline:
-            raise AssertionError(f"task {task_id} still Running after {timeout} s")
-        time.sleep(0.05)
+wait_for_task = wait_for_imm_task  # the plugin's helper, which users get too
 
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"

@@ -27,7 +27,16 @@ def _run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("code", PYTHON, ids=[f"python-{i}" for i in range(len(PYTHON))])
 def test_python_example(code: str, emulator: LiveServer, tmp_path: Path) -> None:
+    """A script runs with `python -c`; a test module (it has `def test_`) runs under pytest with
+    the plugin, as a user's suite would. Both find the seed's `brewing.mov` beside them."""
+    shutil.copy(ROOT / "fixtures" / "brewing.mov", tmp_path / "brewing.mov")
     script = code.replace("127.0.0.1:9088", emulator.endpoint)
+    if "def test_" in code:
+        (tmp_path / "test_example.py").write_text(script)
+        result = _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_example.py"],
+                      tmp_path)
+        assert result.returncode == 0 and " passed" in result.stdout, result.stdout[-3000:]
+        return
     result = _run([sys.executable, "-c", script], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
 

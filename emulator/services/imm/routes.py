@@ -3,7 +3,6 @@ table is ACTIONS at the bottom of build_imm: one handler per API action."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 from collections.abc import Callable
@@ -243,13 +242,8 @@ def build_imm(runtime: Runtime, oss_model, mns_model) -> Built:
     def render_error(err: ServiceError, scope) -> Response:
         return wire.error(runtime.ids.uuid().upper(), config.region, err)
 
-    hooks: dict[str, Any] = {
-        "startup": runner.resume, "shutdown": runner.close, "reset": runner.cancel,
-        "billing": model.billing, "info": lambda: {"status": "running", "actions": sorted(ACTIONS)},
-        "describe": describe, "render_error": render_error, "media_type": wire.JSON_TYPE,
-        "tasks": model.admin_tasks,
-        "throttle": (400, "Throttling.User", "Request was denied due to user flow control.", None)}
-    # Hooks this build's ServiceHandle does not have yet (fault rules, journal, admin task list
-    # arrive with the dispatcher on main) are left out.
-    known = {f.name for f in dataclasses.fields(ServiceHandle)}
-    return Built(model, ServiceHandle("imm", app, **{k: v for k, v in hooks.items() if k in known}))
+    return Built(model, ServiceHandle(
+        "imm", app, startup=runner.resume, shutdown=runner.close, reset=runner.cancel,
+        billing=model.billing, info=lambda: {"status": "running", "actions": sorted(ACTIONS)},
+        describe=describe, render_error=render_error, media_type=wire.JSON_TYPE, tasks=model.admin_tasks,
+        throttle=(400, "Throttling.User", "Request was denied due to user flow control.", None)))
