@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from http import HTTPStatus
 
 import dashscope
@@ -24,15 +23,6 @@ from emulator.services.dashscope.inputs import ASSETS
 from emulator.testing.server import LiveServer
 
 MODEL = "wan2.2-animate-move"
-
-
-@pytest.fixture
-def sdk(emulator: LiveServer) -> Iterator[LiveServer]:
-    saved = dashscope.base_http_api_url, dashscope.api_key
-    dashscope.base_http_api_url = emulator.url + "/api/v1"
-    dashscope.api_key = "sk-emulator"
-    yield emulator
-    dashscope.base_http_api_url, dashscope.api_key = saved
 
 
 def animate(**extra):

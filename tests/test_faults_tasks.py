@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 
-import dashscope
 import pytest
 from alibabacloud_imm20200930.models import GetTaskRequest
 from dashscope import VideoSynthesis
@@ -19,15 +17,6 @@ DATA_INSPECTION = {"service": "dashscope", "match": {"model": "wan2.2-animate-mo
                    "effect": {"task_fail": {"code": "DataInspectionFailed",
                                             "message": "Output data may contain inappropriate content."}},
                    "times": 1}
-
-
-@pytest.fixture
-def sdk(emulator: LiveServer) -> Iterator[LiveServer]:
-    saved = dashscope.base_http_api_url, dashscope.api_key
-    dashscope.base_http_api_url = emulator.url + "/api/v1"
-    dashscope.api_key = "sk-emulator"
-    yield emulator
-    dashscope.base_http_api_url, dashscope.api_key = saved
 
 
 def _animate():

@@ -27,6 +27,7 @@ import respx
 from emulator.app import build_app
 from emulator.config import Config
 from emulator.core.runtime import Runtime
+from emulator.testing.server import AdminCalls
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,7 +43,7 @@ HOST_PATTERNS = [
 ]
 
 
-class InProcessEmulator:
+class InProcessEmulator(AdminCalls):
     """An emulator app with its own event loop in a daemon thread."""
 
     def __init__(self, config: Config | None = None) -> None:
@@ -98,18 +99,6 @@ class InProcessEmulator:
         response = self.handle(request)
         response.raise_for_status()
         return response.json()
-
-    def reset(self, namespace: str | None = None) -> None:
-        self.admin("POST", "reset", {"namespace": namespace} if namespace else None)
-
-    def advance(self, seconds: float) -> dict:
-        return self.admin("POST", "clock", {"advance_seconds": seconds})
-
-    def add_fault(self, rule: dict) -> dict:
-        return self.admin("POST", "faults", rule)
-
-    def requests(self) -> list[dict]:
-        return self.admin("GET", "requests")["requests"]
 
 
 class mock_aliyun:  # noqa: N801 - named like the decorators it sits beside (respx.mock, moto's mock_aws)

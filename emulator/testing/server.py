@@ -48,7 +48,31 @@ class Namespace:
         self.server.admin("DELETE", f"namespaces/{self.namespace}")
 
 
-class LiveServer:
+class AdminCalls:
+    """The admin API as methods, over whatever `admin(method, path, json)` a subclass has."""
+
+    def admin(self, method: str, path: str, json: Any = None) -> Any:
+        raise NotImplementedError
+
+    def reset(self, namespace: str | None = None) -> None:
+        self.admin("POST", "reset", {"namespace": namespace} if namespace else None)
+
+    def advance(self, seconds: float) -> dict:
+        """Move the emulator's clock forward; whatever falls due happens at once."""
+        return self.admin("POST", "clock", {"advance_seconds": seconds})
+
+    def add_fault(self, rule: dict) -> dict:
+        return self.admin("POST", "faults", rule)
+
+    def requests(self, **filters: str) -> list[dict]:
+        query = "&".join(f"{k}={v}" for k, v in filters.items())
+        return self.admin("GET", "requests" + (f"?{query}" if query else ""))["requests"]
+
+    def tasks(self, namespace: str | None = None) -> list[dict]:
+        return self.admin("GET", "tasks" + (f"?namespace={namespace}" if namespace else ""))["tasks"]
+
+
+class LiveServer(AdminCalls):
     """`with LiveServer() as server:` runs `python -m emulator serve` until the block ends."""
 
     def __init__(self, data_dir: Path | None = None, port: int | None = None,
@@ -114,23 +138,6 @@ class LiveServer:
         response = httpx.request(method, f"{self.url}/_emulator/{path.lstrip('/')}", json=json, timeout=30)
         response.raise_for_status()
         return response.json()
-
-    def reset(self, namespace: str | None = None) -> None:
-        self.admin("POST", "reset", {"namespace": namespace} if namespace else None)
-
-    def advance(self, seconds: float) -> dict:
-        """Move the emulator's clock forward; whatever falls due happens at once."""
-        return self.admin("POST", "clock", {"advance_seconds": seconds})
-
-    def add_fault(self, rule: dict) -> dict:
-        return self.admin("POST", "faults", rule)
-
-    def requests(self, **filters: str) -> list[dict]:
-        query = "&".join(f"{k}={v}" for k, v in filters.items())
-        return self.admin("GET", "requests" + (f"?{query}" if query else ""))["requests"]
-
-    def tasks(self, namespace: str | None = None) -> list[dict]:
-        return self.admin("GET", "tasks" + (f"?namespace={namespace}" if namespace else ""))["tasks"]
 
     def create_namespace(self, name: str | None = None) -> Namespace:
         creds = self.admin("POST", "namespaces", {"name": name} if name else {})
