@@ -11,8 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image
-
 from emulator.media.ffmpeg import MediaError
 from emulator.media.graph import (
     animation_command,
@@ -115,6 +113,8 @@ def render_animation(paths: list[Path], plan: SamplingPlan, geometry: Geometry, 
 
 
 def _frame_count(path: Path) -> int:
+    from PIL import Image  # loaded when a task first needs it, not at start
+
     with Image.open(path) as image:
         return getattr(image, "n_frames", 1)
 

@@ -20,7 +20,6 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
 import yaml
-from PIL import Image
 
 from emulator.auth.oss import sign_v1
 from emulator.core.accounts import Accounts
@@ -224,6 +223,8 @@ _ASPECT_ERROR = ("InvalidFile.AspectRatio",
 
 def check_image(path: Path) -> tuple[int, int]:
     """The image's (width, height) if it meets the input rules, else ServiceError."""
+    from PIL import Image  # loaded when a task first needs it, not at start
+
     try:
         with Image.open(path) as img:
             fmt, size = img.format, img.size

@@ -28,7 +28,6 @@ from emulator.core.clock import Clock
 from emulator.core.errors import ServiceError
 from emulator.core.runtime import Runtime
 from emulator.core.tasks import take_task_faults
-from emulator.media import animate
 from emulator.media.ffmpeg import MediaError, MediaInfo
 from emulator.services.dashscope import inputs
 from emulator.services.dashscope.wire import ListQuery, SubmitRequest
@@ -337,6 +336,8 @@ class DashScopeModel:
                                            "without looking at the picture")
             else:
                 self.rt.events.record(ns, SERVICE, task_id, "check_image skipped")
+            from emulator.media import animate  # numpy and Pillow load on the first render, not at start
+
             fps = animate.output_fps(info.fps)
             samples = animate.measure_reference(video, info.display_size, fps)
             plan = animate.plan_render(task["model"], task["mode"], image_size, info.display_size,
