@@ -3,6 +3,7 @@ file and an allowed loopback file server; nothing outside is ever fetched."""
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -14,24 +15,18 @@ import yaml
 from dashscope_support import SAMPLE_IMAGE, SAMPLE_VIDEO, seed_body, submit, wait_for
 from PIL import Image
 
-from emulator.media.ffmpeg import run_ffmpeg
 from emulator.testing.server import LiveServer
 
 ALIAS = "https://media.example.com/"
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "dashscope"
 
 
 def make_media(root: Path) -> None:
-    Image.new("RGB", (100, 100), "red").save(root / "small.png")
-    Image.new("RGB", (1000, 250), "red").save(root / "wide.png")
-    Image.new("RGB", (300, 300), "red").save(root / "still.gif")
-    (root / "garbage.jpg").write_bytes(b"this is not an image")
+    """The committed rule breakers (fixtures/make_dashscope_assets.py), and an image over 5 MB."""
+    for path in FIXTURES.iterdir():
+        shutil.copy(path, root / path.name)
     noise = np.random.default_rng(0).integers(0, 256, (1400, 1400, 3), np.uint8)
     Image.fromarray(noise).save(root / "big.png", compress_level=0)
-    (root / "text.mp4").write_bytes(b"not a video at all")
-    for name, size, seconds in [("short.mp4", "320x320", 1), ("tiny.mp4", "160x160", 3),
-                                ("good.mp4", "320x400", 3), ("clip.mkv", "320x320", 3)]:
-        run_ffmpeg(["-f", "lavfi", "-i", f"testsrc=size={size}:rate=25:duration={seconds}",
-                    "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", str(root / name)])
 
 
 class EndlessHandler(SimpleHTTPRequestHandler):
