@@ -267,3 +267,32 @@ def test_any_valid_animation_succeeds_or_fails_cleanly(fields: dict) -> None:
             assert fields.get("StartTime", 0) > 11.99 and "beyond the end" in task["Message"]
 
     run(check)
+
+
+image_fields = st.fixed_dictionaries({
+    "Format": st.sampled_from(["jpg", "png"]),
+    "URI": st.just("oss://media/out/{barename}-{index}.{autoext}"),
+}, optional={
+    "StartTime": st.floats(0, 11.5, allow_nan=False),
+    "Interval": st.floats(0.001, 20, allow_nan=False),
+    "Number": st.integers(0, 12),
+    "ScaleType": st.sampled_from(["stretch", "crop", "fill", "fit"]),
+    "Width": st.one_of(st.floats(0.001, 0.999), st.integers(1, 300)),
+    "Height": st.one_of(st.floats(0.001, 0.999), st.integers(1, 300)),
+})
+sprite_extra = st.fixed_dictionaries({}, optional={
+    "TileWidth": st.integers(1, 7), "TileHeight": st.integers(1, 7), "Pad": st.integers(0, 9),
+    "Margin": st.integers(0, 9), "ScaleWidth": st.floats(0.01, 1), "ScaleHeight": st.integers(1, 100)})
+
+
+@settings(max_examples=12, deadline=None)
+@given(kind=st.sampled_from(["Snapshots", "Sprites"]), fields=image_fields, extra=sprite_extra)
+def test_any_valid_snapshot_or_sprite_succeeds(kind: str, fields: dict, extra: dict) -> None:
+    if kind == "Sprites":
+        fields = {k: v for k, v in fields.items() if k not in ("Width", "Height")} | extra
+
+    async def check(h: Harness) -> None:
+        task = await h.finished(await h.convert([{"Image": {kind: [fields]}}]))
+        assert (task["Status"], task["Code"]) == ("Succeeded", ""), task["Message"]
+
+    run(check)
