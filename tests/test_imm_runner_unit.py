@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from emulator.config import Config
 from emulator.core.errors import ServiceError
@@ -235,3 +237,62 @@ def test_tasks_left_running_by_a_previous_server_are_resumed(tmp_path: Path) -> 
         second.close()
 
     asyncio.run(main())
+
+
+animation_fields = st.fixed_dictionaries({
+    "Format": st.sampled_from(["gif", "webp"]),
+    "URI": st.just("oss://media/out/{barename}-{index}.{autoext}"),
+}, optional={
+    "StartTime": st.floats(0, 15, allow_nan=False),
+    "Interval": st.floats(0.001, 20, allow_nan=False),
+    "Number": st.integers(0, 50),
+    "FrameRate": st.floats(0.5, 240, allow_nan=False),
+    "Width": st.one_of(st.floats(0.001, 0.999), st.integers(1, 400)),
+    "Height": st.one_of(st.floats(0.001, 0.999), st.integers(1, 400)),
+    "ScaleType": st.sampled_from(["stretch", "crop", "fill", "fit"]),
+})
+
+
+@settings(max_examples=20, deadline=None)
+@given(fields=animation_fields)
+def test_any_valid_animation_succeeds_or_fails_cleanly(fields: dict) -> None:
+    """Valid requests never end in InternalError; a success has the planned frame count."""
+    async def check(h: Harness) -> None:
+        task = await h.finished(await h.convert([{"Image": {"Animations": [fields]}}]))
+        assert task["Code"] != "InternalError", task["Message"]
+        if task["Status"] == "Succeeded":
+            [written] = [e for e in h.events(task["TaskId"]) if e["event"] == "rendering"]
+            assert written["frames"] >= 1
+        else:
+            assert fields.get("StartTime", 0) > 11.99 and "beyond the end" in task["Message"]
+
+    run(check)
+
+
+image_fields = st.fixed_dictionaries({
+    "Format": st.sampled_from(["jpg", "png"]),
+    "URI": st.just("oss://media/out/{barename}-{index}.{autoext}"),
+}, optional={
+    "StartTime": st.floats(0, 11.5, allow_nan=False),
+    "Interval": st.floats(0.001, 20, allow_nan=False),
+    "Number": st.integers(0, 12),
+    "ScaleType": st.sampled_from(["stretch", "crop", "fill", "fit"]),
+    "Width": st.one_of(st.floats(0.001, 0.999), st.integers(1, 300)),
+    "Height": st.one_of(st.floats(0.001, 0.999), st.integers(1, 300)),
+})
+sprite_extra = st.fixed_dictionaries({}, optional={
+    "TileWidth": st.integers(1, 7), "TileHeight": st.integers(1, 7), "Pad": st.integers(0, 9),
+    "Margin": st.integers(0, 9), "ScaleWidth": st.floats(0.01, 1), "ScaleHeight": st.integers(1, 100)})
+
+
+@settings(max_examples=12, deadline=None)
+@given(kind=st.sampled_from(["Snapshots", "Sprites"]), fields=image_fields, extra=sprite_extra)
+def test_any_valid_snapshot_or_sprite_succeeds(kind: str, fields: dict, extra: dict) -> None:
+    if kind == "Sprites":
+        fields = {k: v for k, v in fields.items() if k not in ("Width", "Height")} | extra
+
+    async def check(h: Harness) -> None:
+        task = await h.finished(await h.convert([{"Image": {kind: [fields]}}]))
+        assert (task["Status"], task["Code"]) == ("Succeeded", ""), task["Message"]
+
+    run(check)

@@ -42,7 +42,9 @@ def select_expression(picks: tuple[int, ...]) -> str:
 
 
 def apply_geometry(stream, geometry: Geometry):
+    # RGB from here on: crop / pad to odd sizes would otherwise trip over 4:2:0 chroma.
     stream = stream.filter("scale", geometry.scale_w, geometry.scale_h, flags="bicubic")
+    stream = stream.filter("format", RAW_PIXEL_FORMAT)
     if geometry.fit == "crop" and (geometry.scale_w, geometry.scale_h) != (geometry.out_w, geometry.out_h):
         stream = stream.filter("crop", geometry.out_w, geometry.out_h)  # centred by default
     elif geometry.fit == "fill" and (geometry.scale_w, geometry.scale_h) != (geometry.out_w, geometry.out_h):
@@ -70,7 +72,7 @@ def sampled_frames(paths: list[Path], reads: list[Read], geometry: Geometry):
 
 def extract_command(paths: list[Path], reads: list[Read], geometry: Geometry, out: Path) -> list[str]:
     """One ffmpeg run writing the frames of `reads` (in order) to `out` as raw RGB."""
-    stream = sampled_frames(paths, reads, geometry).filter("format", RAW_PIXEL_FORMAT)
+    stream = sampled_frames(paths, reads, geometry)
     output = stream.output(str(out), f="rawvideo", pix_fmt=RAW_PIXEL_FORMAT, fps_mode="passthrough")
     return output.compile(cmd=ffmpeg_exe(), overwrite_output=True)
 

@@ -18,7 +18,7 @@ from emulator.media.graph import (
     extract_command,
     image_sequence_command,
 )
-from emulator.media.plan import Geometry, SamplingPlan
+from emulator.media.plan import Geometry, SamplingPlan, frame_delay
 
 # Seeking inputs per ffmpeg run: each open input holds a decoder, so memory bounds this.
 READS_PER_RUN = 16
@@ -101,10 +101,10 @@ def render_animation(paths: list[Path], plan: SamplingPlan, geometry: Geometry, 
 
         run_command(direct_animation_command(paths, list(plan.reads), geometry, fmt, frame_rate, out),
                     report)
-        count = _frame_count(out)
-        if count != total:
-            raise MediaError(f"expected {total} frames from the source, got {count}")
-        return Rendered([out], count, geometry.out_w, geometry.out_h)
+        shown = _frames_shown(out, fmt, frame_rate)
+        if shown != total:
+            raise MediaError(f"expected {total} frames from the source, got {shown}")
+        return Rendered([out], total, geometry.out_w, geometry.out_h)
     raw = out.with_suffix(".rgb")
     count = extract_frames(paths, plan, geometry, raw, progress)
     run_command(animation_command(raw, geometry.out_w, geometry.out_h, fmt, frame_rate, out))
@@ -112,11 +112,22 @@ def render_animation(paths: list[Path], plan: SamplingPlan, geometry: Geometry, 
     return Rendered([out], count, geometry.out_w, geometry.out_h)
 
 
-def _frame_count(path: Path) -> int:
+def _frames_shown(path: Path, fmt: str, frame_rate: float) -> int:
+    """How many frame delays the animation lasts: the WebP encoder merges identical consecutive
+    frames into one longer frame, so the number of stored frames can be smaller."""
     from PIL import Image  # loaded when a task first needs it, not at start
 
+    delay_ms = frame_delay(frame_rate, 100) * 10 if fmt == "gif" else frame_delay(frame_rate, 1000)
     with Image.open(path) as image:
-        return getattr(image, "n_frames", 1)
+        frames = getattr(image, "n_frames", 1)
+        if frames == 1:  # a one-frame WebP carries no duration
+            return 1
+        total_ms = 0
+        for index in range(frames):
+            image.seek(index)
+            image.load()  # the WebP reader sets a frame's duration when it decodes it
+            total_ms += image.info.get("duration", delay_ms)
+    return round(total_ms / delay_ms)
 
 
 def render_images(paths: list[Path], plan: SamplingPlan, geometry: Geometry, fmt: str, work: Path,
