@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,6 @@ class Config:
     dashscope_fetch_hosts: str = ""
     # DashScope: check downloads and media rules at submit (sync 400) instead of in the task.
     dashscope_check_inputs_at_submit: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def public_url(self) -> str:
@@ -74,8 +73,6 @@ def from_env(environ: dict[str, str] | None = None, **overrides: Any) -> Config:
     values: dict[str, Any] = {}
     defaults = Config()
     for f in dataclasses.fields(Config):
-        if f.name == "extra":
-            continue
         raw = environ.get(_ENV_PREFIX + f.name.upper())
         if raw is None:
             continue

@@ -16,14 +16,8 @@ from typing import BinaryIO
 
 import crcmod
 
+# CRC-64/XZ: the x-oss-hash-crc64ecma value.
 _CRC64 = crcmod.Crc(0x142F0E1EBA9EA3693, initCrc=0, rev=True, xorOut=0xFFFFFFFFFFFFFFFF)
-
-
-def crc64(data: bytes) -> int:
-    """CRC-64/XZ, the x-oss-hash-crc64ecma value."""
-    c = _CRC64.new()
-    c.update(data)
-    return c.crcValue
 
 
 @dataclass(frozen=True)
@@ -106,9 +100,6 @@ class BlobStore:
 
     def open(self, blob_id: str) -> BinaryIO:
         return open(self.path(blob_id), "rb")
-
-    def read(self, blob_id: str) -> bytes:
-        return self.path(blob_id).read_bytes()
 
     def clear(self) -> None:
         shutil.rmtree(self.blob_dir, ignore_errors=True)

@@ -11,7 +11,6 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
 
 
 class Clock:
@@ -27,12 +26,6 @@ class Clock:
     def now(self) -> float:
         with self._lock:
             return self._frozen_at if self._frozen_at is not None else self._wall() + self._offset
-
-    def now_ms(self) -> int:
-        return int(self.now() * 1000)
-
-    def utcnow(self) -> datetime:
-        return datetime.fromtimestamp(self.now(), tz=timezone.utc)
 
     @property
     def frozen(self) -> bool:

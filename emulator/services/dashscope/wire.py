@@ -26,7 +26,6 @@ MAX_PAGE_SIZE = 100
 LIST_SPAN_SECONDS = 24 * 3600
 
 BAD_PARAMETERS = "Required parameter(s) missing or invalid, please check the request parameters."
-CANCEL_REFUSED = "Failed to cancel the task, please confirm if the task is in PENDING status."
 
 
 @dataclass(frozen=True)

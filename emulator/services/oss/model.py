@@ -24,7 +24,6 @@ UPLOAD_KIND = "oss-upload"
 PART_KIND = "oss-part"
 
 MAX_KEY_BYTES = 1023
-MAX_PARTS = 10000
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 
 
@@ -198,9 +197,6 @@ class OssModel:
     def object_path(self, ns: str, bucket: str, key: str) -> Path:
         """The file holding an object's bytes, for readers such as ffmpeg. Read-only."""
         return self.blobs.path(self.head_object(ns, bucket, key).blob_id)
-
-    def read_object(self, ns: str, bucket: str, key: str) -> bytes:
-        return self.blobs.read(self.head_object(ns, bucket, key).blob_id)
 
     def delete_object(self, ns: str, bucket: str, key: str) -> bool:
         """Deleting a missing key succeeds, as in OSS; a missing bucket does not."""
