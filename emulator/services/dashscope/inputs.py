@@ -12,7 +12,6 @@ Allowed places, and nothing else (the emulator never reaches the outside world):
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,6 +24,7 @@ from emulator.auth.oss import sign_v1
 from emulator.core.accounts import Accounts
 from emulator.core.clock import Clock
 from emulator.core.errors import ServiceError
+from emulator.core.net import is_loopback
 from emulator.media.ffmpeg import MediaError, MediaInfo, probe
 from emulator.services.oss.model import OssModel
 
@@ -79,15 +79,6 @@ def load_aliases(path: Path | None) -> dict[str, Path]:
         file = Path(str(target)).expanduser()
         aliases[str(url)] = file if file.is_absolute() else Path(path).parent / file
     return aliases
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass(frozen=True)

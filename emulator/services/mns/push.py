@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import ipaddress
 import logging
 from email.utils import formatdate
 from urllib.parse import urlsplit
@@ -15,6 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from emulator.auth.mns import sign, string_to_sign
+from emulator.core.net import is_loopback
 from emulator.core.runtime import Runtime
 from emulator.services.mns.model import Delivery, MnsModel
 from emulator.services.mns.notify import CONTENT_TYPES
@@ -23,17 +23,6 @@ log = logging.getLogger(__name__)
 API_VERSION = "2015-06-06"
 # A subscriber that does not answer within 5 s has failed this attempt [doc HttpEndpoint].
 PUSH_TIMEOUT_SECONDS = 5.0
-
-
-def is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    if host.rstrip(".").lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class Pusher:
