@@ -49,3 +49,29 @@ def test_fault_and_clock_helpers(aliyun_emulator, oss_bucket) -> None:
     bucket.put_object("k", b"v")
     assert any(r["fault"] and r["fault"]["id"] == rule["id"] for r in aliyun_emulator.requests())
     aliyun_emulator.admin("DELETE", f"faults/{rule['id']}")
+
+
+USER_SUITE = '''
+import oss2
+import pytest
+
+
+@pytest.mark.parametrize("n", range(6))
+def test_same_bucket_name_everywhere(oss_bucket, aliyun_namespace, n):
+    bucket = oss_bucket("shared-name")
+    bucket.put_object("owner.txt", aliyun_namespace.namespace.encode())
+    keys = [o.key for o in oss2.ObjectIterator(bucket)]
+    assert keys == ["owner.txt"]
+    assert bucket.get_object("owner.txt").read() == aliyun_namespace.namespace.encode()
+'''
+
+
+def test_fixtures_are_parallel_safe_under_xdist(tmp_path) -> None:
+    """A user's suite where every test uses the same bucket name, run on two xdist workers."""
+    import subprocess
+    import sys
+
+    (tmp_path / "test_user_suite.py").write_text(USER_SUITE)
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "2", "-p", "no:cacheprovider",
+                             "test_user_suite.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and "6 passed" in result.stdout, result.stdout[-3000:]
