@@ -122,7 +122,7 @@ def build_admin(runtime: Runtime, services: dict[str, ServiceHandle], models: di
                     raise BadRequest(err.message, where) from err
             return JSONResponse(added if isinstance(body, list) else added[0], 201)
         if request.method == "DELETE":
-            body = await _json_body(request) if await request.body() else {}
+            body = await _json_body(request)
             runtime.faults.clear(_namespace_param(runtime, body.get("namespace")))
             return JSONResponse({"deleted": "all"})
         return JSONResponse({"faults": [r.public() for r in runtime.faults.list()]})

@@ -200,6 +200,7 @@ class Faults:
         self._lock = threading.Lock()
         self._rules: list[FaultRule] = [FaultRule(**doc) for _, doc in docs.scan(_KIND, _GLOBAL)]
         self._rules.sort(key=lambda r: r.id)
+        self._rngs: dict[str, random.Random] = {}
 
     def add(self, doc: Any) -> FaultRule:
         with self._lock:
@@ -219,6 +220,7 @@ class Faults:
             before = len(self._rules)
             self._rules = [r for r in self._rules if r.id != rule_id]
             self._docs.delete(_KIND, _GLOBAL, rule_id)
+            self._rngs.pop(rule_id, None)
             return len(self._rules) < before
 
     def clear(self, namespace: str | None = None) -> None:
@@ -227,6 +229,7 @@ class Faults:
             for rule in self._rules:
                 if rule not in keep:
                     self._docs.delete(_KIND, _GLOBAL, rule.id)
+                    self._rngs.pop(rule.id, None)
             self._rules = keep
 
     @property
@@ -242,11 +245,7 @@ class Faults:
                 rule.seen += 1
                 fires = rule.seen > rule.after
                 if fires and rule.probability < 1.0:
-                    rng = random.Random(rule.seed)
-                    for _ in range(rule.draws):
-                        rng.random()
-                    rule.draws += 1
-                    fires = rng.random() < rule.probability
+                    fires = self._next_random(rule) < rule.probability
                 if fires:
                     rule.applied += 1
                 self._save(rule)
@@ -257,12 +256,19 @@ class Faults:
     def draw(self, rule: FaultRule) -> float:
         """A number in [0, 1) from the rule's own seeded sequence (for delay ranges)."""
         with self._lock:
-            rng = random.Random(rule.seed)
+            value = self._next_random(rule)
+            self._save(rule)
+            return value
+
+    def _next_random(self, rule: FaultRule) -> float:
+        """The rule's next number; after a restart its sequence resumes where it stopped."""
+        rng = self._rngs.get(rule.id)
+        if rng is None:
+            rng = self._rngs[rule.id] = random.Random(rule.seed)
             for _ in range(rule.draws):
                 rng.random()
-            rule.draws += 1
-            self._save(rule)
-            return rng.random()
+        rule.draws += 1
+        return rng.random()
 
     def _save(self, rule: FaultRule) -> None:
         self._docs.put(_KIND, _GLOBAL, rule.id, asdict(rule))
