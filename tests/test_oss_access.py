@@ -78,6 +78,9 @@ def test_post_object_with_policy(emulator: LiveServer, bucket) -> None:
     expired = _post(emulator, {"policy": _policy("2000-01-01T00:00:00.000Z", []), "key": "uploads/e.mp4"},
                     b"posted")
     assert expired.status_code == 403 and b"Policy expired" in expired.content
+    bad_range = _policy("2099-01-01T00:00:00.000Z", [["content-length-range", "a", 9]])
+    broken = _post(emulator, {"policy": bad_range, "key": "uploads/f.mp4"}, b"posted")
+    assert broken.status_code == 400 and b"InvalidPolicyDocument" in broken.content
     assert not bucket.object_exists("elsewhere/c.mp4") and not bucket.object_exists("uploads/big.mp4")
     assert not bucket.object_exists("uploads/d.mp4") and not bucket.object_exists("uploads/e.mp4")
 

@@ -566,7 +566,7 @@ class OssService:
             if not key:
                 raise ServiceError(400, "InvalidArgument", "Bucket POST must contain a field named "
                                    "'key'.", ArgumentName="key")
-            creds = self._authenticate_post(call, form, key)
+            creds, length_range = self._authenticate_post(call, form, key)
             call.ns = creds.namespace if creds else DEFAULT_NAMESPACE
             self.model.get_bucket(call.ns, call.bucket)
             status = form.get("success_action_status", "204")
@@ -584,7 +584,8 @@ class OssService:
                 except OverflowError as exc:
                     raise ServiceError(400, "EntityTooLarge", "Your proposed upload exceeds the maximum "
                                        "allowed object size.") from exc
-                self._check_length_range(form, writer.size)
+                if length_range is not None:
+                    _check_length_range(length_range, writer.size)
                 blob = writer.commit()
         finally:
             await form_data.close()
@@ -599,7 +600,9 @@ class OssService:
             return _xml(wire.post_response_xml(meta, location), 201, headers)
         return Response(status_code=int(status), headers=headers)
 
-    def _authenticate_post(self, call: Call, form: dict[str, str], key: str) -> Credentials | None:
+    def _authenticate_post(self, call: Call, form: dict[str, str],
+                           key: str) -> tuple[Credentials | None, tuple[int, int] | None]:
+        """Who posts, and the policy's content-length-range (None: no limit, or nothing checked)."""
         ak = post_access_key_id(form)
         verify = self.rt.config.verify_signatures
         if ak is None:
@@ -607,10 +610,10 @@ class OssService:
                                                            {}, call.request_id)):
                 raise ServiceError(403, "AccessDenied", "You have no right to access this object because "
                                    "of bucket acl.")
-            return None
+            return None, None
         creds = self.rt.accounts.by_access_key(ak)
         if not verify:
-            return creds
+            return creds, None
         if creds is None:
             raise ServiceError(403, "InvalidAccessKeyId", "The OSS Access Key Id you provided does not "
                                "exist in our records.", OSSAccessKeyId=ak)
@@ -620,10 +623,11 @@ class OssService:
         if not verify_post_signature(form, creds.access_key_secret):
             raise ServiceError(403, "SignatureDoesNotMatch", "The request signature we calculated does "
                                "not match the signature you provided.", OSSAccessKeyId=ak)
-        self._check_policy(form, call.bucket, key)
-        return creds
+        return creds, self._check_policy(form, call.bucket, key)
 
-    def _check_policy(self, form: dict[str, str], bucket: str, key: str) -> None:
+    def _check_policy(self, form: dict[str, str], bucket: str, key: str) -> tuple[int, int] | None:
+        """Expiry and every condition but the size; the content-length-range, checked once the
+        file has arrived."""
         try:
             policy = json.loads(base64.b64decode(form["policy"], validate=True))
             expiration = datetime.fromisoformat(policy["expiration"].replace("Z", "+00:00"))
@@ -637,6 +641,7 @@ class OssService:
         if expiration.timestamp() < self.rt.clock.now():
             raise ServiceError(403, "AccessDenied", "Invalid according to Policy: Policy expired.")
         values = {**form, "key": key, "bucket": bucket}
+        length_range = None
         for condition in conditions:
             if isinstance(condition, dict):
                 checks = [("eq", "$" + k, v) for k, v in condition.items()]
@@ -647,7 +652,11 @@ class OssService:
             for op, field, expected in checks:
                 op = str(op).lower()
                 if op == "content-length-range":
-                    continue  # checked against the received size
+                    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (field, expected)):
+                        raise ServiceError(400, "InvalidPolicyDocument", "Invalid Policy: Invalid "
+                                           "content-length-range.")
+                    length_range = (field, expected)
+                    continue
                 actual = values.get(str(field).lstrip("$").lower(), "")
                 ok = (actual == expected if op == "eq" else
                       actual.startswith(str(expected)) if op == "starts-with" else
@@ -659,22 +668,16 @@ class OssService:
                 if not ok:
                     raise ServiceError(403, "AccessDenied", "Invalid according to Policy: Policy "
                                        f"Condition failed: [\"{op}\", \"{field}\", \"{expected}\"]")
+        return length_range
 
-    def _check_length_range(self, form: dict[str, str], size: int) -> None:
-        if "policy" not in form:
-            return
-        try:
-            conditions = json.loads(base64.b64decode(form["policy"])).get("conditions", [])
-        except (ValueError, AttributeError):
-            return
-        for c in conditions:
-            if isinstance(c, list) and len(c) == 3 and str(c[0]).lower() == "content-length-range":
-                low, high = int(c[1]), int(c[2])
-                if not low <= size <= high:
-                    code = "EntityTooSmall" if size < low else "EntityTooLarge"
-                    raise ServiceError(400, code, "Your proposed upload size is out of the allowed "
-                                       "content-length-range.", MinSizeAllowed=str(low),
-                                       MaxSizeAllowed=str(high), ProposedSize=str(size))
+
+def _check_length_range(length_range: tuple[int, int], size: int) -> None:
+    low, high = length_range
+    if not low <= size <= high:
+        code = "EntityTooSmall" if size < low else "EntityTooLarge"
+        raise ServiceError(400, code, "Your proposed upload size is out of the allowed "
+                           "content-length-range.", MinSizeAllowed=str(low),
+                           MaxSizeAllowed=str(high), ProposedSize=str(size))
 
 
 async def _file_range(path, start: int, end: int) -> AsyncIterator[bytes]:
