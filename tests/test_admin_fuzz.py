@@ -5,13 +5,11 @@ from __future__ import annotations
 import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from strategies import json_values
 
 from emulator.testing.server import LiveServer
 
-SCALARS = (st.none() | st.booleans() | st.integers(-10**12, 10**12)
-           | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20))
-JSON = st.recursive(SCALARS, lambda children: st.lists(children, max_size=4)
-                    | st.dictionaries(st.text(max_size=12), children, max_size=4), max_leaves=12)
+JSON = json_values
 RULE_LIKE = st.fixed_dictionaries({}, optional={
     "service": st.sampled_from(["oss", "imm", "mns", "dashscope", "*", "s3"]) | st.text(max_size=5),
     "match": st.dictionaries(st.sampled_from(["action", "method", "bucket", "model", "colour"]), JSON,

@@ -11,6 +11,7 @@ import httpx
 from dashscope_support import SUBMIT, get_task, seed_body, submit, wait_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from strategies import json_values
 
 KNOWN_CODES = {
     "InvalidApiKey", "AccessDenied", "BadRequest.IllegalInput", "BadRequest.EmptyModel",
@@ -22,10 +23,6 @@ FUZZ = settings(max_examples=30, deadline=None, suppress_health_check=[HealthChe
 
 # h11 refuses header values with surrounding blanks, so the generated ones have none.
 header_text = st.text(alphabet=string.ascii_letters + string.digits + " -_.:/", max_size=30).map(str.strip)
-json_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
-                         st.text(max_size=20))
-json_values = st.recursive(json_scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=10), inner, max_size=4)), max_leaves=10)
 urls = st.one_of(json_values, st.sampled_from(["https://example.com/a.jpg", "oss://k/a.png", "", "http://",
                                                "https://例子.com/a.jpg", "file:///etc/passwd"]))
 bodies = st.one_of(
