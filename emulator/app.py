@@ -1,4 +1,4 @@
-"""Builds the one-port ASGI app from a Runtime and dispatches every request to its service.
+"""Builds the one-port ASGI app from a Runtime and hands every request to its service's pipeline.
 
 Dispatch, in this order (as in DESIGN.md):
 1. /_emulator/...                                   admin API
@@ -6,29 +6,22 @@ Dispatch, in this order (as in DESIGN.md):
 3. POST / with an x-acs-action header or Action=    IMM (RPC)
 4. an x-mns-version header or "Authorization: MNS"  MNS
 5. everything else                                  OSS (path-style or virtual-hosted buckets)
-
-On the way, request-level fault rules are applied and every request goes into the journal.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.responses import Response
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from emulator.admin.routes import build_admin
-from emulator.core.errors import ServiceError
-from emulator.core.faults import REQUEST_EFFECTS, FaultRule
+from emulator.core import pipeline
 from emulator.core.runtime import Runtime
 from emulator.core.scenario import apply_scenario, load_scenario
-from emulator.core.service import ServiceHandle
 from emulator.services.dashscope.routes import build_dashscope
 from emulator.services.imm import seed as imm_seed
 from emulator.services.imm.routes import build_imm
@@ -37,7 +30,6 @@ from emulator.services.mns.routes import build_mns
 from emulator.services.oss.routes import build_oss
 
 log = logging.getLogger("emulator")
-_MAX_DESCRIBED_BODY = 1024 * 1024
 
 
 def classify(scope: Scope) -> str:
@@ -59,51 +51,16 @@ def classify(scope: Scope) -> str:
     return "oss"
 
 
-async def _buffer_body(receive: Receive) -> tuple[bytes | None, Receive]:
-    """Read the body (if small) so it can be described, and a receive that replays it."""
-    messages: list[Message] = []
-    body = b""
-    more = True
-    while more:
-        message = await receive()
-        messages.append(message)
-        if message["type"] != "http.request":
-            break
-        body += message.get("body", b"")
-        more = message.get("more_body", False)
-        if len(body) > _MAX_DESCRIBED_BODY:
-            break
-
-    async def replay() -> Message:
-        return messages.pop(0) if messages else await receive()
-
-    return (body if not more else None), replay
-
-
-async def _drop_connection(send: Send) -> None:
-    """Close the client's connection with no response (uvicorn exposes the transport through its
-    send callable; elsewhere the error below ends the request the same way)."""
-    transport = getattr(getattr(send, "__self__", None), "transport", None)
-    if transport is None:
-        raise ConnectionResetError("fault rule: reset")
-    transport.abort()
-    # Let the server see the connection is gone so it does not answer on it.
-    for _ in range(3):
-        await asyncio.sleep(0)
-
-
 class EmulatorApp:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         oss = build_oss(runtime)
         mns = build_mns(runtime)
-        imm = build_imm(runtime, oss_model=oss.model, mns_model=mns.model)
-        dashscope = build_dashscope(runtime, oss_model=oss.model)
-        self.services: dict[str, ServiceHandle] = {
-            s.name: s for s in (oss.handle, imm.handle, mns.handle, dashscope.handle)}
-        self.models: dict[str, Any] = {"oss": oss.model, "imm": imm.model, "mns": mns.model,
-                                       "dashscope": dashscope.model}
-        self.admin = build_admin(runtime, self.services, self.models)
+        imm = build_imm(runtime, objects=oss.model, publisher=mns.model)
+        dashscope = build_dashscope(runtime, objects=oss.model)
+        self.services: dict[str, pipeline.Service[Any]] = {
+            s.name: s for s in (oss, imm, mns, dashscope)}
+        self.admin = build_admin(runtime, self.services)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -113,79 +70,9 @@ class EmulatorApp:
             return
         target = classify(scope)
         if target == "admin":
-            await self.admin(scope, receive, send)
+            await self.admin(scope, receive, pipeline.stamping(send, self.runtime))
             return
-        await self._serve(self.services[target], scope, receive, send)
-
-    async def _serve(self, service: ServiceHandle, scope: Scope, receive: Receive, send: Send) -> None:
-        started = time.perf_counter()
-        faults = self.runtime.faults
-        body = None
-        if faults.active and service.describe_body:
-            body, receive = await _buffer_body(receive)
-        info: dict[str, Any] = {}
-        if service.describe:
-            try:
-                info = service.describe(scope, body)
-            except Exception:  # describing is best effort; the service itself answers bad requests
-                log.debug("could not describe request", exc_info=True)
-        info.update(method=scope["method"], path=scope["path"])
-        status: dict[str, int] = {}
-
-        async def recording_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-            await send(message)
-
-        rule = faults.take(service.name, info, REQUEST_EFFECTS) if faults.active else None
-        try:
-            if rule is None or not await self._apply(rule, service, scope, receive, recording_send, send):
-                await service.app(scope, receive, recording_send)
-        finally:
-            self.runtime.journal.record({
-                "time": self.runtime.clock.now(), "namespace": info.get("namespace"),
-                "service": service.name, "action": info.get("action"), "method": scope["method"],
-                "path": scope["path"], "status": status.get("code"),
-                "latency_ms": round((time.perf_counter() - started) * 1000, 3),
-                "fault": {"id": rule.id, "effect": rule.effect_name} if rule else None,
-                **{k: v for k, v in info.items()
-                   if k in ("bucket", "project", "topic", "queue", "model", "task_type")},
-            })
-
-    async def _apply(self, rule: FaultRule, service: ServiceHandle, scope: Scope, receive: Receive,
-                     send: Send, server_send: Send) -> bool:
-        """Apply a request fault; True when it answered the request itself. `server_send` is the
-        server's own callable (a reset needs its connection)."""
-        name, spec = rule.effect_name, rule.effect[rule.effect_name]
-        if name == "delay_ms":
-            if isinstance(spec, dict):
-                ms = spec["min"] + (spec["max"] - spec["min"]) * self.runtime.faults.draw(rule)
-            else:
-                ms = spec
-            await asyncio.sleep(ms / 1000)
-            return False
-        if name == "reset":
-            await _drop_connection(server_send)
-            return True
-        if name == "garbage":
-            response: Response = Response(b"\x00\xff<garbage{not-what-you-expected", 200,
-                                          media_type=service.media_type)
-        else:
-            if name == "http_error":
-                status, code, message = spec["status"], spec["code"], spec.get("message", "")
-                retry_after = None
-            else:
-                custom = spec if isinstance(spec, dict) else {}
-                status, code, message, retry_after = service.throttle
-                status = custom.get("status", status)
-                code = custom.get("code", code)
-                message = custom.get("message", message)
-                retry_after = custom.get("retry_after", retry_after)
-            response = service.render_error(ServiceError(status, code, message), scope)
-            if retry_after is not None:
-                response.headers["Retry-After"] = str(int(retry_after))
-        await response(scope, receive, send)
-        return True
+        await pipeline.serve(self.services[target], self.runtime, scope, receive, send)
 
     async def startup(self) -> None:
         for service in self.services.values():
@@ -227,4 +114,5 @@ def load_into(app: EmulatorApp, path: Path) -> None:
         "subscriptions": partial(mns_seed.seed_subscription, region=config.region,
                                  account_id=config.account_id),
     }
-    apply_scenario(app.runtime, app.models, load_scenario(path), path.parent, seeders)
+    models = {name: service.model for name, service in app.services.items()}
+    apply_scenario(app.runtime, models, load_scenario(path), path.parent, seeders)

@@ -17,6 +17,9 @@ def uvicorn_config(app, config: Config) -> uvicorn.Config:
     return uvicorn.Config(
         app, host=config.host, port=config.port, log_level=config.log_level,
         lifespan="on", access_log=False,
+        # The app sets Date and Server itself (OSS's on the emulator's clock); uvicorn's would be a
+        # second copy of each.
+        server_header=False, date_header=False,
         # IMM sends its whole request (Targets JSON and all) in the query string.
         h11_max_incomplete_event_size=1024 * 1024,
         timeout_keep_alive=75,

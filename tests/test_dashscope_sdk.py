@@ -8,6 +8,7 @@ it back afterwards.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from http import HTTPStatus
@@ -137,3 +138,29 @@ def test_inputs_from_the_emulators_oss_signed_by_oss2(emulator):
         "image_url": SAMPLE_IMAGE, "video_url": unsigned}, "parameters": {"mode": "wan-std"}})
     failed = wait_for(emulator.url, task.json()["output"]["task_id"])["output"]
     assert failed["code"] == "InvalidParameter.DataInspection"  # a private bucket needs a signature
+
+
+def test_v4_presigned_inputs_are_verified_like_oss_verifies_them(emulator):
+    """A V4 URL into the emulator's OSS is read only when its signature holds: a forged one (another
+    namespace knowing only the AccessKey id) fails the task with the documented code."""
+    import oss2
+
+    auth = oss2.AuthV4(emulator.access_key_id, emulator.access_key_secret)
+    bucket = oss2.Bucket(auth, emulator.url, "my-media-v4", region="cn-hangzhou")
+    bucket.create_bucket()
+    bucket.put_object_from_file("in/dance.mp4", str(ASSETS / "move_input_video.mp4"))
+    signed = bucket.sign_url("GET", "in/dance.mp4", 600)
+    assert "x-oss-signature=" in signed
+    task = submit(emulator.url, {"model": "wan2.2-animate-mix", "input": {
+        "image_url": SAMPLE_IMAGE, "video_url": signed}, "parameters": {"mode": "wan-std"}})
+    done = wait_for(emulator.url, task.json()["output"]["task_id"])
+    assert done["output"]["task_status"] == "SUCCEEDED", done
+
+    forged = re.sub(r"x-oss-signature=[0-9a-f]+", "x-oss-signature=" + "0" * 64, signed)
+    other = emulator.create_namespace()
+    task = submit(emulator.url, {"model": "wan2.2-animate-move", "input": {
+        "image_url": SAMPLE_IMAGE, "video_url": forged}, "parameters": {"mode": "wan-std"}},
+        key=other.dashscope_api_key)
+    failed = wait_for(emulator.url, task.json()["output"]["task_id"], key=other.dashscope_api_key)
+    assert failed["output"]["task_status"] == "FAILED"
+    assert failed["output"]["code"] == "InvalidParameter.DataInspection"

@@ -14,6 +14,7 @@ from emulator.auth.dashscope import authenticate, bearer_key, host_region
 from emulator.auth.oss import presign_v1_get
 from emulator.config import Config
 from emulator.core.errors import ServiceError
+from emulator.core.pipeline import asgi_app
 from emulator.core.runtime import Runtime
 from emulator.services.dashscope.inputs import ASSETS, UPLOAD_BUCKET
 from emulator.services.dashscope.routes import build_dashscope
@@ -78,7 +79,7 @@ def test_oss_uploads_resolve_for_48_hours_and_say_how_the_image_was_checked(serv
     oss.put_file("default", UPLOAD_BUCKET, key, ASSETS / "move_input_image.jpeg", "image/jpeg")
     body = seed_body(image_url="oss://" + key)
     resolve = {**HEADERS, "X-DashScope-OssResourceResolve": "enable"}
-    done = asyncio.run(run_task(built.handle.app, body, resolve))
+    done = asyncio.run(run_task(asgi_app(built, runtime), body, resolve))
     assert done["output"]["task_status"] == "SUCCEEDED", done
     events = [e["event"] for e in runtime.events.list("default", done["output"]["task_id"])]
     assert events[:3] == ["submitted", "started", "inputs checked"]
@@ -88,9 +89,9 @@ def test_oss_uploads_resolve_for_48_hours_and_say_how_the_image_was_checked(serv
     assert "no person detector" in note
 
     runtime.clock.advance(48 * 3600 + 1)
-    expired = asyncio.run(run_task(built.handle.app, body, resolve))
+    expired = asyncio.run(run_task(asgi_app(built, runtime), body, resolve))
     assert expired["output"]["code"] == "InvalidParameter.DataInspection"
-    missing = asyncio.run(run_task(built.handle.app, seed_body(image_url="oss://dashscope-instant/none.png"),
+    missing = asyncio.run(run_task(asgi_app(built, runtime), seed_body(image_url="oss://dashscope-instant/none.png"),
                                    resolve))
     assert missing["output"]["code"] == "InvalidParameter.DataInspection"
 
@@ -105,16 +106,16 @@ def test_own_oss_urls_need_a_valid_signature_or_a_public_bucket(service):
         return presign_v1_get(BASE, creds.access_key_id, secret, "media", "ref/dance.mp4", int(expires))
 
     now = runtime.clock.now()
-    ok = asyncio.run(run_task(built.handle.app, seed_body(video_url=signed(now + 600))))
+    ok = asyncio.run(run_task(asgi_app(built, runtime), seed_body(video_url=signed(now + 600))))
     assert ok["output"]["task_status"] == "SUCCEEDED", ok
     no_auth = ("InvalidParameter.DataInspection",
                "Don't have authorization to access the media resource during the data inspection process.")
     for url in (signed(now - 1), signed(now + 600, "wrong-secret"), f"{BASE}/media/ref/dance.mp4"):
         runtime.clock.advance(1)
-        failed = asyncio.run(run_task(built.handle.app, seed_body(video_url=url)))["output"]
+        failed = asyncio.run(run_task(asgi_app(built, runtime), seed_body(video_url=url)))["output"]
         assert (failed["code"], failed["message"]) == no_auth, url
     oss.set_bucket_acl("default", "media", "public-read")
-    public = asyncio.run(run_task(built.handle.app, seed_body(video_url=f"{BASE}/media/ref/dance.mp4",
+    public = asyncio.run(run_task(asgi_app(built, runtime), seed_body(video_url=f"{BASE}/media/ref/dance.mp4",
                                                               model="wan2.2-animate-mix")))
     assert public["output"]["task_status"] == "SUCCEEDED"
 

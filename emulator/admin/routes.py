@@ -14,8 +14,8 @@ from starlette.routing import Route
 
 from emulator import __version__
 from emulator.core.faults import FaultRuleError
+from emulator.core.pipeline import Service
 from emulator.core.runtime import Runtime
-from emulator.core.service import ServiceHandle
 
 
 class BadRequest(Exception):
@@ -80,7 +80,7 @@ def _namespace_param(runtime: Runtime, value: str | None) -> str | None:
     return value
 
 
-def build_admin(runtime: Runtime, services: dict[str, ServiceHandle], models: dict[str, Any]) -> Starlette:
+def build_admin(runtime: Runtime, services: dict[str, Service[Any]]) -> Starlette:
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({
             "status": "ok",

@@ -11,10 +11,10 @@ import hashlib
 import hmac
 import time
 from collections.abc import Callable, Mapping
-from email.utils import parsedate_to_datetime
 
 from emulator.auth.oss import sign_v1 as sign
 from emulator.core.errors import ServiceError
+from emulator.core.timefmt import parse_http_date
 
 __all__ = ["sign", "string_to_sign", "verify", "content_md5_ok"]
 
@@ -50,10 +50,9 @@ def verify(method: str, target: str, headers: Mapping[str, str],
     date = headers.get("x-mns-date") or headers.get("date")
     if not date:
         raise ServiceError(400, "MissingDateHeader", "Date header is required.")
-    try:
-        sent = parsedate_to_datetime(date).timestamp()
-    except (TypeError, ValueError, IndexError, OverflowError):
-        raise ServiceError(400, "InvalidDateHeader", "The Date header format is invalid.") from None
+    sent = parse_http_date(date)
+    if sent is None:
+        raise ServiceError(400, "InvalidDateHeader", "The Date header format is invalid.")
     if max_skew_seconds and abs(time.time() - sent) > max_skew_seconds:
         raise ServiceError(408, "TimeExpired", "The http request you sent is expired.")
     secret = secret_of(access_key_id)

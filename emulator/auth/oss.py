@@ -9,8 +9,9 @@ import hashlib
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl, quote
+
+from emulator.core.timefmt import parse_compact_utc, parse_http_date
 
 # oss2's sub-resource set (oss2/auth.py) and alibabacloud-oss-v2's (signer/v1.py): a V1 signature
 # is accepted when it matches under either.
@@ -140,19 +141,10 @@ def _v4_verifier(req: SignedRequest, credential: str, signature: str, timestamp:
 
 
 def _v4_time(timestamp: str) -> float:
-    from datetime import datetime, timezone
-
     try:
-        return datetime.strptime(timestamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc).timestamp()
+        return parse_compact_utc(timestamp)
     except ValueError as exc:
         raise AuthError("InvalidArgument", f"Invalid x-oss-date {timestamp!r}.") from exc
-
-
-def _http_time(value: str) -> float | None:
-    try:
-        return parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError, IndexError):
-        return None
 
 
 def parse_claim(req: SignedRequest) -> Claim | None:
@@ -179,7 +171,8 @@ def parse_claim(req: SignedRequest) -> Claim | None:
         if not sep:
             raise AuthError("InvalidArgument", "Authorization header is invalid.")
         date = req.headers.get("x-oss-date") or req.headers.get("date", "")
-        return Claim(ak.strip(), _v1_verifier(req, signature.strip(), date), signed_at=_http_time(date))
+        return Claim(ak.strip(), _v1_verifier(req, signature.strip(), date),
+                     signed_at=parse_http_date(date))
     if auth.startswith(V4_ALGORITHM + " "):
         try:
             fields = dict(p.strip().split("=", 1) for p in auth[len(V4_ALGORITHM) + 1:].split(","))

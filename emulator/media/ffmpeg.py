@@ -91,15 +91,6 @@ def probe(path: Path | str, count_frames: bool = False, timeout: float = 30) -> 
     return info
 
 
-def run_ffmpeg(args: list[str], timeout: float | None = None) -> None:
-    """Run ffmpeg with `args` (no binary name); raise MediaError with its last lines on failure."""
-    result = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", *args],
-                            capture_output=True, timeout=timeout)
-    if result.returncode != 0:
-        tail = result.stderr.decode("utf-8", "replace").strip().splitlines()[-5:]
-        raise MediaError("\n".join(tail) or f"ffmpeg exited with {result.returncode}")
-
-
 def iter_frames(path: Path | str, fps: float | str, width: int, height: int,
                 pix_fmt: str = "rgb24") -> Iterator[bytes]:
     """Decode a video at a constant `fps`, scaled to width x height, one raw frame at a time

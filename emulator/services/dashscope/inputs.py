@@ -2,8 +2,9 @@
 
 Allowed places, and nothing else (the emulator never reaches the outside world):
 - `oss://<key>` files uploaded through getPolicy + PostObject (48 h, the caller's account);
-- URLs of this emulator's own OSS (path or virtual-hosted style; presigned V1 URLs are verified,
-  unsigned ones need a public-read bucket), read in-process through the OSS model;
+- URLs of this emulator's own OSS (path or virtual-hosted style; presigned V1 and V4 URLs are
+  verified with OSS's own verifier, unsigned ones need a public-read bucket), read in-process
+  through the ObjectStore port;
 - the alias table: the documentation's sample URLs map to bundled stand-ins, users add their own
   "URL -> local file" entries (Config.dashscope_url_aliases);
 - http(s) URLs on loopback hosts the user allows (Config.dashscope_fetch_hosts), streamed with
@@ -13,20 +14,19 @@ Allowed places, and nothing else (the emulator never reaches the outside world):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 import yaml
 
-from emulator.auth.oss import sign_v1
+from emulator.auth.oss import AuthError, Claim, SignedRequest, parse_claim
 from emulator.core.accounts import Accounts
 from emulator.core.clock import Clock
 from emulator.core.errors import ServiceError
 from emulator.core.net import is_loopback
+from emulator.core.ports import ObjectStore
 from emulator.media.ffmpeg import MediaError, MediaInfo, probe
-from emulator.services.oss.model import OssModel
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 _DOC_FILES = "https://help-static-aliyun-doc.aliyuncs.com/file-manage-files/zh-CN/20250919"
@@ -89,7 +89,7 @@ class Source:
 
 
 class InputResolver:
-    def __init__(self, accounts: Accounts, oss: OssModel, clock: Clock, aliases: dict[str, Path],
+    def __init__(self, accounts: Accounts, oss: ObjectStore, clock: Clock, aliases: dict[str, Path],
                  fetch_hosts: set[str]) -> None:
         self.accounts = accounts
         self.oss = oss
@@ -119,11 +119,11 @@ class InputResolver:
             return Source(path=self.aliases[bare])
         netloc = parts.netloc.lower()
         if netloc in own_hosts:
-            return Source(path=self._own_oss(ns, parts.path, parse_qs(parts.query)))
+            return Source(path=self._own_oss(ns, parts.path, parts.query, netloc))
         # Virtual-hosted style (oss2 signs URLs so for a "localhost" endpoint): bucket.host/key.
         bucket, _, host = netloc.partition(".")
         if host in own_hosts and bucket:
-            return Source(path=self._own_oss(ns, f"/{bucket}{parts.path}", parse_qs(parts.query)))
+            return Source(path=self._own_oss(ns, f"/{bucket}{parts.path}", parts.query, netloc))
         if netloc in self.fetch_hosts:
             return Source(url=url)
         raise refused(url)
@@ -137,15 +137,14 @@ class InputResolver:
             raise download_failed(_NO_AUTH)
         return self.oss.object_path(ns, UPLOAD_BUCKET, key)
 
-    def _own_oss(self, ns: str, path: str, query: dict[str, list[str]]) -> Path:
+    def _own_oss(self, ns: str, path: str, raw_query: str, host: str) -> Path:
         bucket, _, key = unquote(path).lstrip("/").partition("/")
         if not bucket or not key:
             raise download_failed()
         owner = ns
-        if "OSSAccessKeyId" in query:
-            owner = self._verify_v1(bucket, key, query)
-        elif "x-oss-signature" in query:
-            owner = self._check_v4(query)
+        claim = self._claim(SignedRequest("GET", raw_query, {"host": host}, bucket, key))
+        if claim is not None:
+            owner = self._verify(claim)
         else:
             try:
                 public = self.oss.get_bucket(ns, bucket).acl.startswith("public-read")
@@ -158,26 +157,20 @@ class InputResolver:
         except ServiceError:
             raise download_failed() from None
 
-    def _verify_v1(self, bucket: str, key: str, query: dict[str, list[str]]) -> str:
-        creds = self.accounts.by_access_key(query["OSSAccessKeyId"][0])
-        expires = query.get("Expires", [""])[0]
-        signature = query.get("Signature", [""])[0]
-        if creds is None or not expires.isdigit() or int(expires) < self.clock.now():
-            raise download_failed(_NO_AUTH)
-        if sign_v1(creds.access_key_secret, f"GET\n\n\n{expires}\n/{bucket}/{key}") != signature:
-            raise download_failed(_NO_AUTH)
-        return creds.namespace
-
-    def _check_v4(self, query: dict[str, list[str]]) -> str:
-        """V4 presigned URLs: the key and the expiry are checked, not the signature."""
-        credential = query.get("x-oss-credential", [""])[0]
-        creds = self.accounts.by_access_key(credential.split("/", 1)[0])
+    @staticmethod
+    def _claim(request: SignedRequest) -> Claim | None:
         try:
-            signed = datetime.strptime(query["x-oss-date"][0], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
-            expires = signed.timestamp() + int(query.get("x-oss-expires", ["3600"])[0])
-        except (KeyError, ValueError):
+            return parse_claim(request)
+        except AuthError:
             raise download_failed(_NO_AUTH) from None
-        if creds is None or expires < self.clock.now():
+
+    def _verify(self, claim: Claim) -> str:
+        """The namespace of a presigned URL into this emulator's OSS, checked by the verifier OSS
+        itself uses (V1 and V4): a forged or expired URL reads nothing."""
+        creds = self.accounts.by_access_key(claim.access_key_id)
+        if creds is None or not claim.verify(creds.access_key_secret):
+            raise download_failed(_NO_AUTH)
+        if claim.expires_at is not None and claim.expires_at < self.clock.now():
             raise download_failed(_NO_AUTH)
         return creds.namespace
 

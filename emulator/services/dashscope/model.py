@@ -18,7 +18,6 @@ import logging
 import shutil
 import tempfile
 from collections import defaultdict, deque
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +25,13 @@ from emulator.auth.oss import presign_v1_get, sign_v1
 from emulator.core.accounts import DASHSCOPE_CN, Credentials
 from emulator.core.clock import Clock
 from emulator.core.errors import ServiceError
+from emulator.core.ports import ObjectStore
 from emulator.core.runtime import Runtime
 from emulator.core.tasks import take_task_faults
+from emulator.core.timefmt import iso_millis, utc_day
 from emulator.media.ffmpeg import MediaError, MediaInfo
-from emulator.services.dashscope import inputs
-from emulator.services.dashscope.wire import ListQuery, SubmitRequest
-from emulator.services.oss.model import OssModel
+from emulator.services.dashscope import errors, inputs
+from emulator.services.dashscope.documents import ListQuery, SubmitRequest
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +58,6 @@ UNIT_PRICE = {
     ("cn-beijing", "wan-std"): 0.06, ("cn-beijing", "wan-pro"): 0.09,
 }
 
-THROTTLED = ServiceError(429, "Throttling.RateQuota", "Requests rate limit exceeded, please try again later.")
-
-
 class RateLimiter:
     """At most `limit` events per key in any one second of the emulator clock."""
 
@@ -74,7 +71,7 @@ class RateLimiter:
         while window and (window[0] <= now - 1.0 or window[0] > now):
             window.popleft()
         if len(window) >= limit:
-            raise THROTTLED
+            raise errors.throttled()
         window.append(now)
 
     def forget(self, namespace: str | None) -> None:
@@ -83,7 +80,7 @@ class RateLimiter:
 
 
 class DashScopeModel:
-    def __init__(self, runtime: Runtime, oss: OssModel) -> None:
+    def __init__(self, runtime: Runtime, oss: ObjectStore) -> None:
         self.rt = runtime
         self.oss = oss
         config = runtime.config
@@ -172,8 +169,7 @@ class DashScopeModel:
         self.limits.check((ns, "cancel"), TASK_QUERIES_PER_SECOND)
         task = self.visible_task(ns, region, task_id)
         if task is None or task["status"] != "PENDING":
-            raise ServiceError(400, "UnsupportedOperation", "Failed to cancel the task, please confirm if "
-                               "the task is in PENDING status.")
+            raise errors.not_cancelable()
         task.update(status="CANCELED", end_time=self.rt.clock.now())
         self.rt.docs.put(TASK_KIND, ns, task_id, task)
         self.rt.events.record(ns, SERVICE, task_id, "canceled")
@@ -203,12 +199,10 @@ class DashScopeModel:
         self.limits.check((creds.namespace, "policy", model), POLICY_PER_SECOND)
         self.oss.create_bucket(creds.namespace, inputs.UPLOAD_BUCKET)
         now = self.rt.clock.now()
-        day = datetime.fromtimestamp(now, tz=timezone.utc).strftime("%Y-%m-%d")
+        day = utc_day(now)
         upload_dir = f"dashscope-instant/{self.rt.ids.hex(32)}/{day}/{request_id}"
-        expiration = datetime.fromtimestamp(now + POLICY_TTL_SECONDS, tz=timezone.utc)
         policy = {
-            "expiration": expiration.strftime("%Y-%m-%dT%H:%M:%S.")
-            + f"{expiration.microsecond // 1000:03d}Z",
+            "expiration": iso_millis(now + POLICY_TTL_SECONDS),
             "conditions": [["content-length-range", 0, MAX_UPLOAD_MB * 1024 * 1024],
                            ["starts-with", "$key", upload_dir], {"bucket": inputs.UPLOAD_BUCKET},
                            {"x-oss-object-acl": "private"}, {"x-oss-forbid-overwrite": "true"}]}
@@ -347,10 +341,10 @@ class DashScopeModel:
             self.rt.events.record(ns, SERVICE, task_id, "rendered", width=plan.width, height=plan.height,
                                   frames=plan.frame_count, fps=str(plan.fps))
             if self.rt.docs.get(TASK_KIND, ns, task_id) is None:
-                raise ServiceError(404, "NotFound", "the task was dropped (reset) while rendering")
+                raise errors.task_dropped()
             bucket = RESULT_BUCKET.get(task["region"], DEFAULT_RESULT_BUCKET)
             self.oss.create_bucket(ns, bucket)
-            day = datetime.fromtimestamp(task["submit_time"], tz=timezone.utc).strftime("%Y%m%d")
+            day = utc_day(task["submit_time"], "%Y%m%d")
             key = f"{day}/{task_id}.mp4"
             self.oss.put_file(ns, bucket, key, out, "video/mp4")
             self.rt.events.record(ns, SERVICE, task_id, "output written", bucket=bucket, key=key)

@@ -8,51 +8,34 @@ never carry a top-level `code` (the v2 SDK would read it as a failure). Task tim
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from starlette.responses import JSONResponse
 
 from emulator.core.errors import ServiceError
+from emulator.core.timefmt import UTC8, utc8_millis
+from emulator.services.dashscope import errors
+from emulator.services.dashscope.documents import ListQuery, SubmitRequest
+from emulator.services.dashscope.errors import BAD_PARAMETERS, invalid_parameter
 
 MODELS = ("wan2.2-animate-move", "wan2.2-animate-mix")
 MODES = {"wan-std": "standard", "wan-pro": "pro"}
 STATUSES = ("PENDING", "RUNNING", "SUCCEEDED", "FAILED", "CANCELED", "UNKNOWN")
-UTC8 = timezone(timedelta(hours=8))
 SUBMIT_CONTENT_TYPE = "application/json"
 TASKS_CONTENT_TYPE = "application/json;charset=UTF-8"
 MAX_PAGE_SIZE = 100
 LIST_SPAN_SECONDS = 24 * 3600
 
-BAD_PARAMETERS = "Required parameter(s) missing or invalid, please check the request parameters."
-
-
-@dataclass(frozen=True)
-class SubmitRequest:
-    model: str
-    image_url: str
-    video_url: str
-    watermark: bool
-    mode: str
-    check_image: bool
-
-    def urls(self) -> tuple[str, str]:
-        return self.image_url, self.video_url
-
-
-def _invalid(message: str) -> ServiceError:
-    return ServiceError(400, "InvalidParameter", message)
-
 
 def _url(value: Any, field: str) -> str:
     if value is None:
-        raise _invalid(f"Field required: {field}")
+        raise invalid_parameter(f"Field required: {field}")
     if not isinstance(value, str):
-        raise _invalid(f"Input should be a valid string: {field}")
+        raise invalid_parameter(f"Input should be a valid string: {field}")
     if (not value.isascii() or any(c.isspace() for c in value)
             or not value.startswith(("http://", "https://", "oss://")) or len(value.split("://", 1)[1]) < 1):
-        raise ServiceError(400, "InvalidURL", "Invalid URL provided in your request.")
+        raise errors.invalid_url()
     return value
 
 
@@ -60,7 +43,7 @@ def _bool(value: Any, field: str, default: bool) -> bool:
     if value is None:
         return default
     if not isinstance(value, bool):
-        raise _invalid(f"Input should be a valid boolean: {field}")
+        raise invalid_parameter(f"Input should be a valid boolean: {field}")
     return value
 
 
@@ -69,56 +52,42 @@ def parse_submit(raw: bytes) -> SubmitRequest:
     Unknown keys (the SDK's input.prompt / extend_prompt / function) are ignored."""
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
         body = None
     if not isinstance(body, dict):
-        raise ServiceError(400, "BadRequest.IllegalInput", "The input parameter requires json format.")
+        raise errors.illegal_input()
     model = body.get("model")
     if model is None or model == "":
-        raise ServiceError(400, "BadRequest.EmptyModel", 'Required parameter "model" missing from request.')
+        raise errors.empty_model()
     if model not in MODELS:
-        raise _invalid("Model not exist.")
+        raise invalid_parameter("Model not exist.")
     inputs = body.get("input")
     if inputs is None:
-        raise ServiceError(400, "BadRequest.EmptyInput", "Required input parameter missing from request.")
+        raise errors.empty_input()
     if not isinstance(inputs, dict):
-        raise ServiceError(400, "BadRequest.IllegalInput", "The input parameter requires json format.")
+        raise errors.illegal_input()
     parameters = body.get("parameters")
     if parameters is None:
-        raise ServiceError(400, "BadRequest.EmptyParameters",
-                           'Required parameter "parameters" missing from request.')
+        raise errors.empty_parameters()
     if not isinstance(parameters, dict):
-        raise _invalid("Input should be a valid dictionary: parameters")
+        raise invalid_parameter("Input should be a valid dictionary: parameters")
     image_url = _url(inputs.get("image_url"), "input.image_url")
     video_url = _url(inputs.get("video_url"), "input.video_url")
     watermark = _bool(inputs.get("watermark"), "input.watermark", False)
     mode = parameters.get("mode")
     if mode is None:
-        raise _invalid("Field required: parameters.mode")
+        raise invalid_parameter("Field required: parameters.mode")
     if mode not in MODES:
-        raise _invalid("Input should be 'wan-std' or 'wan-pro': parameters.mode")
+        raise invalid_parameter("Input should be 'wan-std' or 'wan-pro': parameters.mode")
     check_image = _bool(parameters.get("check_image"), "parameters.check_image", True)
     return SubmitRequest(model, image_url, video_url, watermark, mode, check_image)
-
-
-@dataclass(frozen=True)
-class ListQuery:
-    start: float  # epoch seconds, inclusive
-    end: float
-    task_id: str | None
-    model_name: str | None
-    status: str | None
-    api_key_id: str | None
-    region: str | None
-    page_no: int
-    page_size: int
 
 
 def _page_number(value: str | None, default: int, high: int | None = None) -> int:
     if value is None or value == "":
         return default
     if not value.isdigit() or int(value) < 1 or (high is not None and int(value) > high):
-        raise _invalid(BAD_PARAMETERS)
+        raise invalid_parameter(BAD_PARAMETERS)
     return int(value)
 
 
@@ -129,7 +98,7 @@ def parse_list_time(value: str) -> float:
             raise ValueError(value)
         return datetime.strptime(value, "%Y%m%d%H%M%S").replace(tzinfo=UTC8).timestamp()
     except ValueError:
-        raise _invalid(BAD_PARAMETERS) from None
+        raise invalid_parameter(BAD_PARAMETERS) from None
 
 
 def parse_list_query(params: dict[str, str], now: float) -> ListQuery:
@@ -145,10 +114,10 @@ def parse_list_query(params: dict[str, str], now: float) -> ListQuery:
     if end is None:
         end = start + LIST_SPAN_SECONDS
     if end < start or end - start > LIST_SPAN_SECONDS:
-        raise _invalid(BAD_PARAMETERS)
+        raise invalid_parameter(BAD_PARAMETERS)
     status = params.get("status") or None
     if status is not None and status not in STATUSES:
-        raise _invalid(BAD_PARAMETERS)
+        raise invalid_parameter(BAD_PARAMETERS)
     return ListQuery(start, end, params.get("task_id") or None, params.get("model_name") or None, status,
                      params.get("api_key_id") or None, params.get("region") or None,
                      _page_number(params.get("page_no"), 1),
@@ -161,8 +130,7 @@ def parse_list_query(params: dict[str, str], now: float) -> ListQuery:
 def format_time(ts: float | None) -> str | None:
     if ts is None:
         return None
-    moment = datetime.fromtimestamp(ts, tz=UTC8)
-    return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+    return utc8_millis(ts)
 
 
 def epoch_ms(ts: float | None) -> int | None:

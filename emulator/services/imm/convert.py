@@ -11,7 +11,7 @@ from typing import Any
 
 from emulator.core.errors import ServiceError
 from emulator.media.plan import SCALE_TYPES
-from emulator.services.imm.wire import invalid, missing
+from emulator.services.imm.errors import invalid, missing
 
 MAX_SOURCES = 11
 MAX_USER_DATA_BYTES = 2048

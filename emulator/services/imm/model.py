@@ -8,11 +8,15 @@ job; this model only records what happens.
 from __future__ import annotations
 
 import base64
+import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from emulator.core.runtime import Runtime
-from emulator.services.imm.wire import already_exists, invalid, iso_time, not_found
+from emulator.core.timefmt import iso_millis
+from emulator.services.imm.convert import ConvertRequest
+from emulator.services.imm.errors import already_exists, invalid, not_found
 
 PROJECT_KIND = "imm-project"
 TASK_KIND = "imm-task"
@@ -56,6 +60,9 @@ def _page_offset(token: str | None) -> int:
 class ImmModel:
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
+        # Hands a recorded task to whatever runs it (the service wires its task runner in).
+        self.start_task: Callable[[str, dict[str, Any], ConvertRequest], None] = (
+            lambda ns, task, request: None)
 
     # ---- projects ------------------------------------------------------------------------
 
@@ -63,7 +70,7 @@ class ImmModel:
                        template_id: str = "", tags: list[dict[str, str]] | None = None,
                        limits: dict[str, int] | None = None) -> dict[str, Any]:
         check_project_name(name)
-        now = iso_time(self.rt.clock.now())
+        now = iso_millis(self.rt.clock.now())
         project = {
             "ProjectName": name, "Description": description,
             "ServiceRole": service_role or "AliyunIMMDefaultRole", "TemplateId": template_id,
@@ -89,7 +96,7 @@ class ImmModel:
                 tags = changes.pop("Tag")
                 changes = {**changes, "Tags": _tags_out(tags)}
             project.update({k: v for k, v in changes.items() if v is not None})
-            project["UpdateTime"] = iso_time(self.rt.clock.now())
+            project["UpdateTime"] = iso_millis(self.rt.clock.now())
             self.rt.docs.put(PROJECT_KIND, ns, name, project)
         return project
 
@@ -120,6 +127,25 @@ class ImmModel:
 
     def add_task(self, ns: str, task: dict[str, Any]) -> None:
         self.rt.docs.put(TASK_KIND, ns, self._task_key(task["ProjectName"], task["TaskId"]), task)
+
+    def new_media_convert_task(self, ns: str, project: str, definition: dict[str, Any], request_id: str,
+                               user_data: str | None, tags: dict[str, Any] | None) -> dict[str, Any]:
+        """Record a Running MediaConvert task; `definition` is what TaskRequestDefinition returns."""
+        ids = self.rt.ids
+        task = {
+            "ProjectName": project, "TaskId": f"MediaConvert-{ids.uuid()}", "TaskType": "MediaConvert",
+            "EventId": f"{ids.hex(3, upper=True)}-{ids.token(27)}",
+            "RequestId": request_id, "Status": "Running", "Code": "", "Message": "",
+            "StartTime": self.rt.clock.now(), "EndTime": None, "Progress": 0,
+            "UserData": user_data or "", "Tags": tags,
+            "Definition": json.dumps(definition, ensure_ascii=False, separators=(",", ":"))}
+        self.add_task(ns, task)
+        return task
+
+    def start_media_convert_task(self, ns: str, task: dict[str, Any], request: ConvertRequest) -> None:
+        self.rt.events.record(ns, "imm", task["TaskId"], "submitted", project=task["ProjectName"],
+                              outputs=len(request.outputs))
+        self.start_task(ns, task, request)
 
     def update_task(self, ns: str, project: str, task_id: str, **changes: Any) -> dict[str, Any] | None:
         """Apply changes to a stored task; None when it is gone (project deleted, reset)."""
@@ -213,10 +239,10 @@ def task_view(task: dict[str, Any], with_definition: bool, for_list: bool = Fals
     view = {
         "TaskId": task["TaskId"], "TaskType": task["TaskType"], "Status": task["Status"],
         "Code": task.get("Code", ""), "Message": task.get("Message", ""),
-        "StartTime": iso_time(task["StartTime"]), "Progress": task.get("Progress", 0),
+        "StartTime": iso_millis(task["StartTime"]), "Progress": task.get("Progress", 0),
         "UserData": task.get("UserData", ""), "Tags": task.get("Tags") or {}}
     if task.get("EndTime") is not None:
-        view["EndTime"] = iso_time(task["EndTime"])
+        view["EndTime"] = iso_millis(task["EndTime"])
     if not for_list:
         view = {"ProjectName": task["ProjectName"], "EventId": task["EventId"], **view}
     if with_definition:

@@ -17,13 +17,13 @@ from emulator.core.errors import ServiceError
 from emulator.core.faults import NOTIFICATION_EFFECTS
 from emulator.core.runtime import Runtime
 from emulator.core.tasks import take_task_faults
+from emulator.core.timefmt import iso_millis
 from emulator.media.ffmpeg import MediaError
 from emulator.media.plan import SourceFrames, Window, output_geometry, plan_sampling
 from emulator.media.render import Rendered, render_animation, render_images
 from emulator.media.timeline import source_frames
 from emulator.services.imm.convert import ConvertRequest, ImageOutput, parse_convert_request, resolve_uri
 from emulator.services.imm.model import ImmModel
-from emulator.services.imm.wire import iso_time
 
 log = logging.getLogger("emulator.imm")
 SERVICE = "imm"
@@ -64,7 +64,7 @@ def notification_message(task: dict[str, Any], request: ConvertRequest, outputs:
         targets.append({"URI": "", "Subtitle": {"Extract": {"URI": ""}}, "Image": image})
     content = {
         "ProjectName": task["ProjectName"], "DatasetName": "", "RequestId": task["RequestId"],
-        "StartTime": iso_time(task["StartTime"]), "EndTime": iso_time(task.get("EndTime")),
+        "StartTime": iso_millis(task["StartTime"]), "EndTime": iso_millis(task.get("EndTime")),
         "UserData": task.get("UserData", ""), "TaskType": task["TaskType"], "TaskId": task["TaskId"],
         "Status": task["Status"], "Code": task.get("Code", ""), "Message": task.get("Message", ""),
         "EventSourceId": "", "Sources": [{"URI": s.uri, "SubtitleSources": None} for s in request.sources],

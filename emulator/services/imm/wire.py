@@ -4,43 +4,23 @@ strings, booleans as True/true, JSON answers, and the RPC JSON error shape. No s
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.responses import JSONResponse
 
 from emulator.core.errors import ServiceError
+from emulator.services.imm.errors import invalid, invalid_json, missing
 
 API_VERSION = "2020-09-30"
 JSON_TYPE = "application/json;charset=utf-8"
 
 
-def invalid(field: str, reason: str) -> ServiceError:
-    return ServiceError(400, "InvalidArgument", f"The parameter {field} {reason}", Field=field)
-
-
-def missing(field: str) -> ServiceError:
-    return ServiceError(400, "InvalidArgument",
-                        f"The parameter {field} is required but not provided.", Field=field)
-
-
-def not_found(resource_type: str) -> ServiceError:
-    # IMM's common error table gives 400 for both (not 404 / 409).
-    return ServiceError(400, "ResourceNotFound", f"The specified resource {resource_type} is not found.")
-
-
-def already_exists(resource_type: str) -> ServiceError:
-    return ServiceError(400, "ResourceAlreadyExists",
-                        f"The specified resource {resource_type} already exists.")
-
-
 class Params:
     """The request's parameters, with typed readers that fail naming the parameter."""
 
-    def __init__(self, pairs: list[tuple[str, str]]) -> None:
-        self.values: dict[str, str] = {}
-        for key, value in pairs:
-            self.values.setdefault(key, value)
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self.values = values
 
     def str(self, name: str, required: bool = False, default: str | None = None) -> str | None:
         value = self.values.get(name)
@@ -81,19 +61,11 @@ class Params:
         try:
             value = json.loads(raw)
         except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
-            raise ServiceError(400, "InvalidJSON", f"Array parsing error,{name}", Field=name) from None
+            raise invalid_json(name) from None
         if not isinstance(value, kind):
             expected = "a JSON array" if kind is list else "a JSON object"
             raise invalid(name, f"must be {expected}.")
         return value
-
-
-def iso_time(epoch: float | None) -> str:
-    """UTC ISO 8601 with milliseconds, as IMM prints StartTime / EndTime / CreateTime."""
-    if epoch is None:
-        return ""
-    moment = datetime.fromtimestamp(epoch, tz=timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def ok(request_id: str, body: dict[str, Any]) -> JSONResponse:

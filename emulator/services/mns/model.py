@@ -18,7 +18,7 @@ import re
 import threading
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from typing import Any
 
 from emulator.config import Config
@@ -26,6 +26,17 @@ from emulator.core.clock import Clock
 from emulator.core.documents import Documents
 from emulator.core.errors import ServiceError
 from emulator.core.ids import Ids
+from emulator.services.mns import errors
+from emulator.services.mns.documents import (
+    QUEUE_LIMITS,
+    TOPIC_LIMITS,
+    Delivery,
+    Message,
+    Queue,
+    QueueStats,
+    Subscription,
+    Topic,
+)
 from emulator.services.mns.notify import FORMATS, STRATEGIES, Notification, render, retry_delay
 
 KIND_QUEUE = "mns-queue"
@@ -40,16 +51,6 @@ _HANDLE = re.compile(r"1-([0-9A-F]{32})-[A-Za-z0-9]{16}\Z")
 _QUEUE_ENDPOINT = re.compile(r"acs:mns:[^:]*:[^:]*:queues/([^/]+)\Z")
 _OTHER_ENDPOINT = re.compile(r"(mail:directmail:|sms:directsms:).+\Z")
 
-# name: (lowest, highest, default) [doc CreateQueue]
-QUEUE_LIMITS: dict[str, tuple[int, int, int]] = {
-    "VisibilityTimeout": (1, 43200, 30),
-    "MaximumMessageSize": (1024, 65536, 65536),
-    "MessageRetentionPeriod": (60, 604800, 345600),
-    "DelaySeconds": (0, 604800, 0),
-    "PollingWaitSeconds": (0, 30, 0),
-}
-TOPIC_LIMITS: dict[str, tuple[int, int, int]] = {"MaximumMessageSize": (1024, 65536, 65536)}
-TOPIC_RETENTION_SECONDS = 86400
 PRIORITY = (1, 16, 8)
 WAIT_SECONDS = (0, 30)
 BATCH = (1, 16)
@@ -62,7 +63,7 @@ def body_md5(body: str) -> str:
 
 
 def _invalid(message: str) -> ServiceError:
-    return ServiceError(400, "InvalidArgument", message)
+    return errors.invalid_argument(message)
 
 
 def _in_range(name: str, value: int, low: int, high: int, unit: str = "seconds") -> int:
@@ -76,10 +77,9 @@ def check_name(kind: str, name: str) -> None:
     """Names: letters, digits and '-', starting with a letter or digit, at most 256 characters."""
     title = kind.capitalize()
     if not 1 <= len(name) <= _MAX_NAME:
-        raise ServiceError(400, f"{title}NameLengthError",
-                           f"The length of {kind} name should between 1 and {_MAX_NAME}.")
+        raise errors.name_length(title, kind, _MAX_NAME)
     if not _NAME.match(name):
-        raise ServiceError(400, f"Invalid{title}Name", f"The {kind} name you provided is invalid.")
+        raise errors.invalid_name(title, kind)
 
 
 def _attributes(given: dict[str, Any], limits: dict[str, tuple[int, int, int]],
@@ -94,73 +94,6 @@ def _attributes(given: dict[str, Any], limits: dict[str, tuple[int, int, int]],
             unit = "bytes" if name == "MaximumMessageSize" else "seconds"
             attrs[name] = _in_range(name, int(value), low, high, unit)
     return attrs
-
-
-@dataclass
-class Queue:
-    name: str
-    create_time: int
-    last_modify_time: int
-    attrs: dict[str, Any]
-
-
-@dataclass
-class Message:
-    id: str
-    body: str
-    body_md5: str
-    priority: int
-    enqueue_time: float
-    next_visible_time: float
-    seq: int
-    first_dequeue_time: float = 0.0
-    dequeue_count: int = 0
-    receipt_handle: str = ""
-
-
-@dataclass
-class QueueStats:
-    active: int = 0
-    inactive: int = 0
-    delayed: int = 0
-
-
-@dataclass
-class Topic:
-    name: str
-    create_time: int
-    last_modify_time: int
-    attrs: dict[str, Any]
-
-
-@dataclass
-class Subscription:
-    topic: str
-    name: str
-    endpoint: str
-    notify_strategy: str
-    notify_content_format: str
-    filter_tag: str
-    create_time: int
-    last_modify_time: int
-
-
-@dataclass
-class Delivery:
-    """One notification on its way to an HTTP endpoint; retried per the NotifyStrategy."""
-
-    id: str
-    topic: str
-    subscription: str
-    endpoint: str
-    strategy: str
-    content_format: str
-    body: str
-    message_id: str
-    message_tag: str | None
-    next_at: float
-    retries: int = 0
-    outcomes: list[str] = field(default_factory=list)
 
 
 Key = tuple[str, str]  # (namespace, name)
@@ -234,7 +167,7 @@ class MnsModel:
     def _queue(self, ns: str, name: str) -> Queue:
         queue = self._queues.get((ns, name))
         if queue is None:
-            raise ServiceError(404, "QueueNotExist", "The queue name you provided is not exist.")
+            raise errors.queue_not_exist()
         return queue
 
     def create_queue(self, ns: str, name: str, given: dict[str, Any]) -> bool:
@@ -246,8 +179,7 @@ class MnsModel:
             if existing is not None:
                 if existing.attrs == attrs:
                     return False
-                raise ServiceError(409, "QueueAlreadyExist",
-                                   "The queue you want to create is already exist.")
+                raise errors.queue_already_exist()
             now = int(self._clock.now())
             queue = Queue(name, now, now, attrs)
             self._docs.put(KIND_QUEUE, ns, name, asdict(queue))
@@ -398,7 +330,7 @@ class MnsModel:
                     return taken
                 now = self._clock.now()
                 if now >= deadline:
-                    raise ServiceError(404, "MessageNotExist", "Message not exist.")
+                    raise errors.message_not_exist()
                 wake_at = min(deadline, self._next_change(ns, queue, now))
                 self._waiters.setdefault((ns, queue), set()).add(waiter)
             try:
@@ -423,7 +355,7 @@ class MnsModel:
             self._queue(ns, queue)
             found = [replace(m) for m in self._visible(ns, queue, self._clock.now())[:count]]
         if not found:
-            raise ServiceError(404, "MessageNotExist", "Message not exist.")
+            raise errors.message_not_exist()
         return found
 
     def _by_handle(self, ns: str, queue: str, handle: str) -> Message:
@@ -431,12 +363,12 @@ class MnsModel:
         message becomes visible again or gets a newer handle."""
         match = _HANDLE.match(handle)
         if match is None:
-            raise ServiceError(400, "ReceiptHandleError", "The receipt handle you provide is not valid.")
+            raise errors.receipt_handle_error()
         message = self._messages[(ns, queue)].get(match.group(1))
         if message is None:
-            raise ServiceError(404, "MessageNotExist", "Message not exist.")
+            raise errors.message_not_exist()
         if message.receipt_handle != handle or message.next_visible_time <= self._clock.now():
-            raise ServiceError(400, "ReceiptHandleError", "The receipt handle you provide is not valid.")
+            raise errors.receipt_handle_error()
         return message
 
     def delete_message(self, ns: str, queue: str, handle: str) -> None:
@@ -476,7 +408,7 @@ class MnsModel:
     def _topic(self, ns: str, name: str) -> Topic:
         topic = self._topics.get((ns, name))
         if topic is None:
-            raise ServiceError(404, "TopicNotExist", "The topic name you provided is not exist.")
+            raise errors.topic_not_exist()
         return topic
 
     def create_topic(self, ns: str, name: str, given: dict[str, Any]) -> bool:
@@ -487,7 +419,7 @@ class MnsModel:
             if existing is not None:
                 if existing.attrs == attrs:
                     return False
-                raise ServiceError(409, "TopicAlreadyExist", "The topic you want to create is already exist.")
+                raise errors.topic_already_exist()
             now = int(self._clock.now())
             topic = Topic(name, now, now, attrs)
             self._docs.put(KIND_TOPIC, ns, name, asdict(topic))
@@ -533,7 +465,7 @@ class MnsModel:
         self._topic(ns, topic)
         sub = self._subscriptions[(ns, topic)].get(name)
         if sub is None:
-            raise ServiceError(404, "SubscriptionNotExist", "The subscription you provided is not exist.")
+            raise errors.subscription_not_exist()
         return sub
 
     def subscribe(self, ns: str, topic: str, name: str, given: dict[str, str]) -> bool:
@@ -559,8 +491,7 @@ class MnsModel:
                 if (existing.endpoint, existing.notify_strategy, existing.notify_content_format,
                         existing.filter_tag) == (endpoint, strategy, fmt, tag):
                     return False
-                raise ServiceError(409, "SubscriptionAlreadyExist",
-                                   "The subscription you want to create is already exist.")
+                raise errors.subscription_already_exist()
             now = int(self._clock.now())
             sub = Subscription(topic, name, endpoint, strategy, fmt, tag, now, now)
             self._docs.put(KIND_SUBSCRIPTION, ns, f"{topic}/{name}", asdict(sub))

@@ -8,7 +8,6 @@ import asyncio
 import base64
 import hashlib
 import logging
-from email.utils import formatdate
 from urllib.parse import urlsplit
 
 import httpx
@@ -16,7 +15,9 @@ import httpx
 from emulator.auth.mns import sign, string_to_sign
 from emulator.core.net import is_loopback
 from emulator.core.runtime import Runtime
-from emulator.services.mns.model import Delivery, MnsModel
+from emulator.core.timefmt import http_date
+from emulator.services.mns.documents import Delivery
+from emulator.services.mns.model import MnsModel
 from emulator.services.mns.notify import CONTENT_TYPES
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ class Pusher:
             # Content-MD5 in the form the MNS SDKs use: base64 of the hex digest.
             "content-md5": base64.b64encode(hashlib.md5(body).hexdigest().encode()).decode(),
             "content-type": CONTENT_TYPES[delivery.content_format],
-            "date": formatdate(self._runtime.clock.now(), usegmt=True),
+            "date": http_date(self._runtime.clock.now()),
             "x-mns-request-id": self._runtime.ids.request_id(),
             "x-mns-version": API_VERSION,
             # Real pushes are RSA-signed with Alibaba's certificate, which no emulator has: this

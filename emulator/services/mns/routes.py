@@ -5,20 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
 
 from emulator.auth import mns as mns_auth
 from emulator.core.accounts import DEFAULT_NAMESPACE
 from emulator.core.errors import ServiceError
+from emulator.core.pipeline import Handler, RequestContext, Service
 from emulator.core.runtime import Runtime
-from emulator.core.service import Built, ServiceHandle
-from emulator.services.mns import wire
+from emulator.services.mns import errors, wire
 from emulator.services.mns.model import MnsModel
 from emulator.services.mns.push import API_VERSION, Pusher
 
@@ -27,18 +25,11 @@ log = logging.getLogger(__name__)
 MAX_BODY = 2 * 1024 * 1024
 
 
-@dataclass
-class Call:
-    request: Request
-    ns: str
-    params: dict[str, str]
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: bytes
-    base_url: str
+Ctx = RequestContext[MnsModel]
 
 
-Handler = Callable[[MnsModel, Call], Awaitable[Response]]
+def _body(ctx: Ctx) -> bytes:
+    return ctx.body or b""
 
 
 def _xml(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -67,226 +58,228 @@ async def _unless_client_leaves(request: Request, work: Awaitable[Any]) -> Any:
         if not finished:
             task.cancel()
     if not finished:
-        raise ServiceError(408, "RequestTimeout", "The client closed the connection.")
+        raise errors.client_left()
     return task.result()
 
 
 # ---- queues ---------------------------------------------------------------------------------
 
-def _queue_url(c: Call, name: str) -> str:
-    return f"{c.base_url}/queues/{name}"
+def _queue_url(ctx: Ctx, name: str) -> str:
+    return f"{ctx.base_url}/queues/{name}"
 
 
-async def create_queue(m: MnsModel, c: Call) -> Response:
-    name = c.params["queue"]
-    created = m.create_queue(c.ns, name, wire.queue_attributes(c.body))
-    location = {"Location": _queue_url(c, name)}
+async def create_queue(ctx: Ctx) -> Response:
+    name = ctx.params["queue"]
+    created = ctx.model.create_queue(ctx.ns, name, wire.queue_attributes(_body(ctx)))
+    location = {"Location": _queue_url(ctx, name)}
     return Response(status_code=201, headers=location) if created else _no_content(location)
 
 
-async def set_queue_attributes(m: MnsModel, c: Call) -> Response:
-    m.set_queue_attributes(c.ns, c.params["queue"], wire.queue_attributes(c.body))
+async def set_queue_attributes(ctx: Ctx) -> Response:
+    ctx.model.set_queue_attributes(ctx.ns, ctx.params["queue"], wire.queue_attributes(_body(ctx)))
     return _no_content()
 
 
-async def get_queue_attributes(m: MnsModel, c: Call) -> Response:
-    return _xml(wire.document("Queue", wire.queue_fields(*m.get_queue(c.ns, c.params["queue"]))))
+async def get_queue_attributes(ctx: Ctx) -> Response:
+    return _xml(wire.document("Queue", wire.queue_fields(*ctx.model.get_queue(ctx.ns, ctx.params["queue"]))))
 
 
-async def list_queues(m: MnsModel, c: Call) -> Response:
-    prefix, marker, limit, with_meta = wire.list_options(c.headers)
-    queues, next_marker = m.list_queues(c.ns, prefix, marker, limit)
-    items = [(_queue_url(c, q.name), wire.queue_fields(*m.get_queue(c.ns, q.name)) if with_meta else None)
+async def list_queues(ctx: Ctx) -> Response:
+    prefix, marker, limit, with_meta = wire.list_options(ctx.headers)
+    queues, next_marker = ctx.model.list_queues(ctx.ns, prefix, marker, limit)
+    items = [(_queue_url(ctx, q.name),
+              wire.queue_fields(*ctx.model.get_queue(ctx.ns, q.name)) if with_meta else None)
              for q in queues]
     return _xml(wire.queue_list(items, next_marker))
 
 
-async def delete_queue(m: MnsModel, c: Call) -> Response:
-    m.delete_queue(c.ns, c.params["queue"])
+async def delete_queue(ctx: Ctx) -> Response:
+    ctx.model.delete_queue(ctx.ns, ctx.params["queue"])
     return _no_content()
 
 
 # ---- messages -------------------------------------------------------------------------------
 
-async def send_message(m: MnsModel, c: Call) -> Response:
+async def send_message(ctx: Ctx) -> Response:
     """SendMessage (`<Message>`) or BatchSendMessage (`<Messages>`), told apart by the root."""
-    queue = c.params["queue"]
-    entries, batch = wire.messages(c.body)
+    queue = ctx.params["queue"]
+    entries, batch = wire.messages(_body(ctx))
     if batch:
-        results = m.send_messages(c.ns, queue, entries)
+        results = ctx.model.send_messages(ctx.ns, queue, entries)
         failed = next((r for r in results if isinstance(r, ServiceError)), None)
         return _xml(wire.batch_sent(results), failed.status if failed else 201)
     body, delay, priority = entries[0]
-    return _xml(wire.document("Message", wire.sent(m.send_message(c.ns, queue, body, delay, priority))), 201)
+    sent = ctx.model.send_message(ctx.ns, queue, body, delay, priority)
+    return _xml(wire.document("Message", wire.sent(sent)), 201)
 
 
-async def receive_message(m: MnsModel, c: Call) -> Response:
+async def receive_message(ctx: Ctx) -> Response:
     """ReceiveMessage, or BatchReceiveMessage with numOfMessages; long-polls `waitseconds`."""
-    count = wire.query_int(c.query, "numOfMessages", None)
-    wait = wire.query_int(c.query, "waitseconds", None)
-    received = await _unless_client_leaves(c.request, m.receive(c.ns, c.params["queue"], count or 1, wait))
+    count = wire.query_int(ctx.query, "numOfMessages", None)
+    wait = wire.query_int(ctx.query, "waitseconds", None)
+    received = await _unless_client_leaves(
+        ctx.request, ctx.model.receive(ctx.ns, ctx.params["queue"], count or 1, wait))
     if count is None:
         return _xml(wire.document("Message", wire.message_fields(received[0], received=True)))
     return _xml(wire.message_list(received, received=True))
 
 
-async def peek_message(m: MnsModel, c: Call) -> Response:
-    count = wire.query_int(c.query, "numOfMessages", None)
-    found = m.peek(c.ns, c.params["queue"], count or 1)
+async def peek_message(ctx: Ctx) -> Response:
+    count = wire.query_int(ctx.query, "numOfMessages", None)
+    found = ctx.model.peek(ctx.ns, ctx.params["queue"], count or 1)
     if count is None:
         return _xml(wire.document("Message", wire.message_fields(found[0], received=False)))
     return _xml(wire.message_list(found, received=False))
 
 
-async def delete_message(m: MnsModel, c: Call) -> Response:
-    m.delete_message(c.ns, c.params["queue"], wire.query_str(c.query, "ReceiptHandle") or "")
+async def delete_message(ctx: Ctx) -> Response:
+    ctx.model.delete_message(ctx.ns, ctx.params["queue"], wire.query_str(ctx.query, "ReceiptHandle") or "")
     return _no_content()
 
 
-async def batch_delete_message(m: MnsModel, c: Call) -> Response:
-    errors = m.delete_messages(c.ns, c.params["queue"], wire.receipt_handles(c.body))
-    if errors:
-        return _xml(wire.batch_delete_errors(errors), errors[0][1].status)
+async def batch_delete_message(ctx: Ctx) -> Response:
+    failures = ctx.model.delete_messages(ctx.ns, ctx.params["queue"], wire.receipt_handles(_body(ctx)))
+    if failures:
+        return _xml(wire.batch_delete_errors(failures), failures[0][1].status)
     return _no_content()
 
 
-async def change_message_visibility(m: MnsModel, c: Call) -> Response:
-    handle = wire.query_str(c.query, "ReceiptHandle") or ""
-    timeout = wire.query_int(c.query, "VisibilityTimeout", None)
+async def change_message_visibility(ctx: Ctx) -> Response:
+    handle = wire.query_str(ctx.query, "ReceiptHandle") or ""
+    timeout = wire.query_int(ctx.query, "VisibilityTimeout", None)
     if not handle:
-        raise ServiceError(400, "MissingReceiptHandle", "ReceiptHandle is required.")
+        raise errors.missing("ReceiptHandle")
     if timeout is None:
-        raise ServiceError(400, "MissingVisibilityTimeout", "VisibilityTimeout is required.")
-    return _xml(wire.visibility_changed(m.change_visibility(c.ns, c.params["queue"], handle, timeout)))
+        raise errors.missing("VisibilityTimeout")
+    changed = ctx.model.change_visibility(ctx.ns, ctx.params["queue"], handle, timeout)
+    return _xml(wire.visibility_changed(changed))
 
 
 # ---- topics and subscriptions ---------------------------------------------------------------
 
-def _topic_url(c: Call, name: str) -> str:
-    return f"{c.base_url}/topics/{name}"
+def _topic_url(ctx: Ctx, name: str) -> str:
+    return f"{ctx.base_url}/topics/{name}"
 
 
-async def create_topic(m: MnsModel, c: Call) -> Response:
-    name = c.params["topic"]
-    created = m.create_topic(c.ns, name, wire.topic_attributes(c.body))
-    location = {"Location": _topic_url(c, name)}
+async def create_topic(ctx: Ctx) -> Response:
+    name = ctx.params["topic"]
+    created = ctx.model.create_topic(ctx.ns, name, wire.topic_attributes(_body(ctx)))
+    location = {"Location": _topic_url(ctx, name)}
     return Response(status_code=201, headers=location) if created else _no_content(location)
 
 
-async def set_topic_attributes(m: MnsModel, c: Call) -> Response:
-    m.set_topic_attributes(c.ns, c.params["topic"], wire.topic_attributes(c.body))
+async def set_topic_attributes(ctx: Ctx) -> Response:
+    ctx.model.set_topic_attributes(ctx.ns, ctx.params["topic"], wire.topic_attributes(_body(ctx)))
     return _no_content()
 
 
-async def get_topic_attributes(m: MnsModel, c: Call) -> Response:
-    return _xml(wire.document("Topic", wire.topic_fields(*m.get_topic(c.ns, c.params["topic"]))))
+async def get_topic_attributes(ctx: Ctx) -> Response:
+    return _xml(wire.document("Topic", wire.topic_fields(*ctx.model.get_topic(ctx.ns, ctx.params["topic"]))))
 
 
-async def list_topics(m: MnsModel, c: Call) -> Response:
-    prefix, marker, limit, with_meta = wire.list_options(c.headers)
-    topics, next_marker = m.list_topics(c.ns, prefix, marker, limit)
-    items = [(_topic_url(c, t.name), wire.topic_fields(*m.get_topic(c.ns, t.name)) if with_meta else None)
+async def list_topics(ctx: Ctx) -> Response:
+    prefix, marker, limit, with_meta = wire.list_options(ctx.headers)
+    topics, next_marker = ctx.model.list_topics(ctx.ns, prefix, marker, limit)
+    items = [(_topic_url(ctx, t.name),
+              wire.topic_fields(*ctx.model.get_topic(ctx.ns, t.name)) if with_meta else None)
              for t in topics]
     return _xml(wire.topic_list(items, next_marker))
 
 
-async def delete_topic(m: MnsModel, c: Call) -> Response:
-    m.delete_topic(c.ns, c.params["topic"])
+async def delete_topic(ctx: Ctx) -> Response:
+    ctx.model.delete_topic(ctx.ns, ctx.params["topic"])
     return _no_content()
 
 
-async def publish_message(m: MnsModel, c: Call) -> Response:
-    body, tag = wire.topic_message(c.body)
-    message_id, md5 = m.publish(c.ns, c.params["topic"], body, tag)
+async def publish_message(ctx: Ctx) -> Response:
+    body, tag = wire.topic_message(_body(ctx))
+    message_id, md5 = ctx.model.publish(ctx.ns, ctx.params["topic"], body, tag)
     return _xml(wire.document("Message", [("MessageId", message_id), ("MessageBodyMD5", md5)]), 201)
 
 
-def _subscription_url(c: Call, topic: str, name: str) -> str:
-    return f"{_topic_url(c, topic)}/subscriptions/{name}"
+def _subscription_url(ctx: Ctx, topic: str, name: str) -> str:
+    return f"{_topic_url(ctx, topic)}/subscriptions/{name}"
 
 
-async def subscribe(m: MnsModel, c: Call) -> Response:
-    topic, name = c.params["topic"], c.params["subscription"]
-    created = m.subscribe(c.ns, topic, name, wire.subscription_attributes(c.body))
-    location = {"Location": _subscription_url(c, topic, name)}
+async def subscribe(ctx: Ctx) -> Response:
+    topic, name = ctx.params["topic"], ctx.params["subscription"]
+    created = ctx.model.subscribe(ctx.ns, topic, name, wire.subscription_attributes(_body(ctx)))
+    location = {"Location": _subscription_url(ctx, topic, name)}
     return Response(status_code=201, headers=location) if created else _no_content(location)
 
 
-async def set_subscription_attributes(m: MnsModel, c: Call) -> Response:
-    m.set_subscription_attributes(c.ns, c.params["topic"], c.params["subscription"],
-                                  wire.subscription_attributes(c.body))
+async def set_subscription_attributes(ctx: Ctx) -> Response:
+    ctx.model.set_subscription_attributes(ctx.ns, ctx.params["topic"], ctx.params["subscription"],
+                                  wire.subscription_attributes(_body(ctx)))
     return _no_content()
 
 
-async def get_subscription_attributes(m: MnsModel, c: Call) -> Response:
-    sub = m.get_subscription(c.ns, c.params["topic"], c.params["subscription"])
-    return _xml(wire.document("Subscription", wire.subscription_fields(sub, m.config.account_id)))
+async def get_subscription_attributes(ctx: Ctx) -> Response:
+    sub = ctx.model.get_subscription(ctx.ns, ctx.params["topic"], ctx.params["subscription"])
+    return _xml(wire.document("Subscription", wire.subscription_fields(sub, ctx.model.config.account_id)))
 
 
-async def list_subscriptions(m: MnsModel, c: Call) -> Response:
-    prefix, marker, limit, _ = wire.list_options(c.headers)
-    topic = c.params["topic"]
-    subs, next_marker = m.list_subscriptions(c.ns, topic, prefix, marker, limit)
-    return _xml(wire.subscription_list([_subscription_url(c, topic, s.name) for s in subs], next_marker))
+async def list_subscriptions(ctx: Ctx) -> Response:
+    prefix, marker, limit, _ = wire.list_options(ctx.headers)
+    topic = ctx.params["topic"]
+    subs, next_marker = ctx.model.list_subscriptions(ctx.ns, topic, prefix, marker, limit)
+    return _xml(wire.subscription_list([_subscription_url(ctx, topic, s.name) for s in subs], next_marker))
 
 
-async def unsubscribe(m: MnsModel, c: Call) -> Response:
-    m.unsubscribe(c.ns, c.params["topic"], c.params["subscription"])
+async def unsubscribe(ctx: Ctx) -> Response:
+    ctx.model.unsubscribe(ctx.ns, ctx.params["topic"], ctx.params["subscription"])
     return _no_content()
 
 
-async def get_account_attributes(m: MnsModel, c: Call) -> Response:
+async def get_account_attributes(ctx: Ctx) -> Response:
     return _xml(wire.document("Account", [("LoggingBucket", "")]))
 
 
 # ---- the route table ------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Route:
-    method: str
-    path: str  # segments; {name} matches one segment
-    query_key: str | None  # the route applies only when this query parameter is present
-    handler: Handler
-
-
+# (method, path, query key that must be present, operation, handler); {name} matches one segment.
 _Q = "/queues/{queue}"
 _T = "/topics/{topic}"
 _S = "/topics/{topic}/subscriptions/{subscription}"
-ROUTES = [
-    Route("GET", "/", "accountmeta", get_account_attributes),
-    Route("GET", "/queues", None, list_queues),
-    Route("PUT", _Q, "metaoverride", set_queue_attributes),
-    Route("PUT", _Q, None, create_queue),
-    Route("GET", _Q, None, get_queue_attributes),
-    Route("DELETE", _Q, None, delete_queue),
-    Route("POST", _Q + "/messages", None, send_message),
-    Route("GET", _Q + "/messages", "peekonly", peek_message),
-    Route("GET", _Q + "/messages", None, receive_message),
-    Route("DELETE", _Q + "/messages", "ReceiptHandle", delete_message),
-    Route("DELETE", _Q + "/messages", None, batch_delete_message),
-    Route("PUT", _Q + "/messages", "ReceiptHandle", change_message_visibility),
-    Route("GET", "/topics", None, list_topics),
-    Route("PUT", _T, "metaoverride", set_topic_attributes),
-    Route("PUT", _T, None, create_topic),
-    Route("GET", _T, None, get_topic_attributes),
-    Route("DELETE", _T, None, delete_topic),
-    Route("POST", _T + "/messages", None, publish_message),
-    Route("GET", _T + "/subscriptions", None, list_subscriptions),
-    Route("PUT", _S, "metaoverride", set_subscription_attributes),
-    Route("PUT", _S, None, subscribe),
-    Route("GET", _S, None, get_subscription_attributes),
-    Route("DELETE", _S, None, unsubscribe),
+TABLE: list[tuple[str, str, str | None, str, Handler]] = [
+    ("GET", "/", "accountmeta", "GetAccountAttributes", get_account_attributes),
+    ("GET", "/queues", None, "ListQueues", list_queues),
+    ("PUT", _Q, "metaoverride", "SetQueueAttributes", set_queue_attributes),
+    ("PUT", _Q, None, "CreateQueue", create_queue),
+    ("GET", _Q, None, "GetQueueAttributes", get_queue_attributes),
+    ("DELETE", _Q, None, "DeleteQueue", delete_queue),
+    ("POST", _Q + "/messages", None, "SendMessage", send_message),
+    ("GET", _Q + "/messages", "peekonly", "PeekMessage", peek_message),
+    ("GET", _Q + "/messages", None, "ReceiveMessage", receive_message),
+    ("DELETE", _Q + "/messages", "ReceiptHandle", "DeleteMessage", delete_message),
+    ("DELETE", _Q + "/messages", None, "BatchDeleteMessage", batch_delete_message),
+    ("PUT", _Q + "/messages", "ReceiptHandle", "ChangeMessageVisibility", change_message_visibility),
+    ("GET", "/topics", None, "ListTopics", list_topics),
+    ("PUT", _T, "metaoverride", "SetTopicAttributes", set_topic_attributes),
+    ("PUT", _T, None, "CreateTopic", create_topic),
+    ("GET", _T, None, "GetTopicAttributes", get_topic_attributes),
+    ("DELETE", _T, None, "DeleteTopic", delete_topic),
+    ("POST", _T + "/messages", None, "PublishMessage", publish_message),
+    ("GET", _T + "/subscriptions", None, "ListSubscriptions", list_subscriptions),
+    ("PUT", _S, "metaoverride", "SetSubscriptionAttributes", set_subscription_attributes),
+    ("PUT", _S, None, "Subscribe", subscribe),
+    ("GET", _S, None, "GetSubscriptionAttributes", get_subscription_attributes),
+    ("DELETE", _S, None, "Unsubscribe", unsubscribe),
 ]
 
 
-def match(method: str, raw_path: str, query: dict[str, str]) -> tuple[Handler, dict[str, str]]:
+ROUTES: dict[str, Handler] = {name: handler for *_, name, handler in TABLE}
+
+
+def match(method: str, raw_path: str, query: dict[str, str]) -> tuple[str, dict[str, str]] | None:
+    """The operation of a request and the names in its path, from the route table."""
     segments = [unquote(s) for s in raw_path.strip("/").split("/")] if raw_path.strip("/") else []
     keys = {k.lower() for k in query}
-    for route in ROUTES:
-        pattern = [p for p in route.path.strip("/").split("/") if p]
-        if route.method != method or len(pattern) != len(segments):
+    for route_method, path, query_key, name, _ in TABLE:
+        pattern = [p for p in path.strip("/").split("/") if p]
+        if route_method != method or len(pattern) != len(segments):
             continue
-        if route.query_key and route.query_key.lower() not in keys:
+        if query_key and query_key.lower() not in keys:
             continue
         params: dict[str, str] = {}
         for want, got in zip(pattern, segments, strict=True):
@@ -295,99 +288,81 @@ def match(method: str, raw_path: str, query: dict[str, str]) -> tuple[Handler, d
             elif want != got:
                 break
         else:
-            return route.handler, params
-    raise ServiceError(400, "InvalidRequestURL", "Http request URL format invalid.")
+            return name, params
+    return None
 
 
-# ---- the app --------------------------------------------------------------------------------
+# ---- the pipeline's steps -------------------------------------------------------------------
 
-def build_mns(runtime: Runtime) -> Built:
-    config = runtime.config
-    model = MnsModel(config, runtime.docs, runtime.clock, runtime.ids)
-    pusher = Pusher(runtime, model)
-    host_id = f"http://{config.account_id}.mns.{config.region}.aliyuncs.com"
+async def parse(ctx: Ctx) -> None:
+    ctx.query = dict(parse_qsl(ctx.raw_query, keep_blank_values=True))
+    auth = ctx.headers.get("authorization", "")
+    creds = ctx.runtime.accounts.by_access_key(auth.partition(" ")[2].partition(":")[0])
+    ctx.namespace = creds.namespace if creds else DEFAULT_NAMESPACE
+    found = match(ctx.method, ctx.raw_path, ctx.query)
+    if found is None:
+        ctx.error = errors.invalid_url()
+    else:
+        ctx.operation, ctx.params = found
+        ctx.resources.update({k: v for k, v in ctx.params.items() if k in ("queue", "topic")})
+    try:
+        await ctx.read_body(MAX_BODY, lambda: errors.body_too_large(MAX_BODY))
+    except ServiceError as err:
+        ctx.error = err
 
-    def secret_of(access_key_id: str) -> str | None:
-        creds = runtime.accounts.by_access_key(access_key_id)
+
+async def admit(ctx: Ctx) -> None:
+    """Content-MD5 and the signature come before the URL: MNS checks them first."""
+    if ctx.body is None and ctx.error is not None:
+        raise ctx.error
+    config = ctx.runtime.config
+    md5 = ctx.headers.get("content-md5")
+    if md5 is not None and not mns_auth.content_md5_ok(md5, _body(ctx)):
+        raise errors.invalid_digest()
+    target = ctx.raw_path + (f"?{ctx.raw_query}" if ctx.raw_query else "")
+    if config.verify_signatures:
+        access_key_id = mns_auth.verify(ctx.method, target, ctx.headers, _secret_of(ctx),
+                                        config.max_clock_skew_seconds)
+    else:
+        access_key_id = ctx.headers.get("authorization", "").partition(" ")[2].partition(":")[0]
+    creds = ctx.runtime.accounts.by_access_key(access_key_id)
+    ctx.namespace = creds.namespace if creds else DEFAULT_NAMESPACE
+    ctx.credentials = creds
+
+
+def _secret_of(ctx: Ctx) -> Callable[[str], str | None]:
+    def secret(access_key_id: str) -> str | None:
+        creds = ctx.runtime.accounts.by_access_key(access_key_id)
         return creds.access_key_secret if creds else None
+    return secret
 
-    def namespace(method: str, target: str, headers: dict[str, str], body: bytes) -> str:
-        md5 = headers.get("content-md5")
-        if md5 is not None and not mns_auth.content_md5_ok(md5, body):
-            raise ServiceError(400, "InvalidDegist", "The Content-MD5 you specified is invalid.")
-        if config.verify_signatures:
-            access_key_id = mns_auth.verify(method, target, headers, secret_of,
-                                            config.max_clock_skew_seconds)
-        else:
-            access_key_id = headers.get("authorization", "").partition(" ")[2].partition(":")[0]
-        creds = runtime.accounts.by_access_key(access_key_id)
-        return creds.namespace if creds else DEFAULT_NAMESPACE
 
-    async def read_body(request: Request) -> bytes:
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_BODY:
-                raise ServiceError(400, "InvalidArgument",
-                                   f"The request body is larger than {MAX_BODY} bytes.")
-            chunks.append(chunk)
-        return b"".join(chunks)
+def render_error(ctx: Ctx, err: ServiceError) -> Response:
+    config = ctx.runtime.config
+    host_id = f"http://{config.account_id}.mns.{config.region}.aliyuncs.com"
+    return _xml(wire.error(err, ctx.request_id, host_id), err.status)
 
-    async def handle(request: Request) -> Response:
-        scope = request.scope
-        raw_path = scope.get("raw_path", scope["path"].encode()).decode("latin-1")
-        raw_query = scope.get("query_string", b"").decode("latin-1")
-        target = raw_path + (f"?{raw_query}" if raw_query else "")
-        headers = {k.lower(): v for k, v in request.headers.items()}
-        body = await read_body(request)
-        ns = namespace(request.method, target, headers, body)
-        query = dict(parse_qsl(raw_query, keep_blank_values=True))
-        handler, params = match(request.method, raw_path, query)
-        host = headers.get("host") or f"{config.host}:{config.port}"
-        return await handler(model, Call(request, ns, params, query, headers, body, f"http://{host}"))
 
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        request_id = runtime.ids.request_id()
-        try:
-            response = await handle(request)
-        except ServiceError as exc:
-            response = _xml(wire.error(exc, request_id, host_id), exc.status)
-        except Exception:
-            log.exception("MNS request failed: %s %s", request.method, request.url.path)
-            exc = ServiceError(500, "InternalError", "Interal error.")
-            response = _xml(wire.error(exc, request_id, host_id), 500)
-        response.headers["x-mns-request-id"] = request_id
-        response.headers["x-mns-version"] = API_VERSION
-        await response(scope, receive, send)
+def finish(ctx: Ctx, response: Response) -> None:
+    response.headers["x-mns-request-id"] = ctx.request_id
+    response.headers["x-mns-version"] = API_VERSION
 
-    def reset(namespace_: str | None) -> None:
-        pusher.reset(namespace_)
-        model.reset(namespace_)
+
+def build_mns(runtime: Runtime) -> Service[MnsModel]:
+    model = MnsModel(runtime.config, runtime.docs, runtime.clock, runtime.ids)
+    pusher = Pusher(runtime, model)
+
+    def reset(namespace: str | None) -> None:
+        pusher.reset(namespace)
+        model.reset(namespace)
 
     def info() -> dict[str, Any]:
         return {"status": "running", "long_polls": model.long_polls(),
                 "pending_pushes": len(model.pending_deliveries()),
                 "recent_pushes": list(model.recent_pushes)[-20:]}
 
-    def describe(scope: Scope, body: bytes | None) -> dict[str, Any]:
-        raw_path = scope.get("raw_path", scope["path"].encode()).decode("latin-1")
-        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
-        handler, params = match(scope["method"], raw_path, query)
-        auth = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
-        creds = runtime.accounts.by_access_key(auth.partition(" ")[2].partition(":")[0])
-        return {"action": "".join(w.title() for w in handler.__name__.split("_")),
-                "queue": params.get("queue"), "topic": params.get("topic"),
-                "namespace": creds.namespace if creds else DEFAULT_NAMESPACE}
-
-    def render_error(exc: ServiceError, scope: Scope) -> Response:
-        request_id = runtime.ids.request_id()
-        response = _xml(wire.error(exc, request_id, host_id), exc.status)
-        response.headers["x-mns-request-id"] = request_id
-        return response
-
-    handle_ = ServiceHandle("mns", app, startup=pusher.startup, shutdown=pusher.shutdown,
-                            reset=reset, info=info, describe=describe, render_error=render_error,
-                            media_type="text/xml;charset=utf-8",
-                            throttle=(503, "Throttling", "Request was denied due to flow control.", None))
-    return Built(model, handle_)
+    throttled = errors.throttled()
+    return Service(
+        "mns", model, parse=parse, admit=admit, routes=ROUTES, render_error=render_error, finish=finish,
+        startup=pusher.startup, shutdown=pusher.shutdown, reset=reset, info=info,
+        media_type=wire.CONTENT_TYPE, throttle=(throttled.status, throttled.code, throttled.message, None))

@@ -9,10 +9,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
-from xml.etree import ElementTree as ET
+from xml.etree.ElementTree import Element
 
+from emulator.core import xml
 from emulator.core.errors import ServiceError
-from emulator.services.mns.model import (
+from emulator.services.mns import errors
+from emulator.services.mns.documents import (
     QUEUE_LIMITS,
     TOPIC_LIMITS,
     TOPIC_RETENTION_SECONDS,
@@ -25,7 +27,6 @@ from emulator.services.mns.model import (
 from emulator.services.mns.notify import XMLNS
 
 CONTENT_TYPE = "text/xml;charset=utf-8"
-_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
 MAX_LIST = 1000
 _INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
 
@@ -34,46 +35,34 @@ Fields = Iterable[tuple[str, Any]]
 # ---- requests -------------------------------------------------------------------------------
 
 
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
-def _schema_error(element: str) -> ServiceError:
-    return ServiceError(400, "InvalidArgument", "The XML you provided did not validate against our "
-                        f"published schema, cause by Element {element}.")
-
-
-def parse(body: bytes, *roots: str, optional: bool = False) -> ET.Element:
+def parse(body: bytes, *roots: str, optional: bool = False) -> Element:
     """The document's root element, which must be one of `roots`; an empty body is an empty
     `roots[0]` when `optional` (curl users may send no attributes)."""
     if optional and not body.strip():
-        return ET.Element(roots[0])
-    try:
-        element = ET.fromstring(body)
-    except (ET.ParseError, ValueError):
-        raise ServiceError(400, "MalformedXML", "The XML you provided was not well-formed.") from None
-    if _local(element.tag) not in roots:
-        raise _schema_error(_local(element.tag))
+        return Element(roots[0])
+    element = xml.parse(body, errors.malformed_xml)
+    if xml.local(element.tag) not in roots:
+        raise errors.schema_error(xml.local(element.tag))
     return element
 
 
-def _fields(element: ET.Element) -> dict[str, str]:
-    return {_local(child.tag): child.text or "" for child in element}
+def _fields(element: Element) -> dict[str, str]:
+    return {xml.local(child.tag): child.text or "" for child in element}
 
 
 def _int(name: str, text: str) -> int:
     if not _INTEGER.fullmatch(text.strip()):
-        raise ServiceError(400, "InvalidArgument", f"The value of {name} should be an integer.")
+        raise errors.invalid_argument(f"The value of {name} should be an integer.")
     return int(text)
 
 
 def _bool(name: str, text: str) -> bool:
     if text.strip().lower() not in ("true", "false"):
-        raise ServiceError(400, "InvalidArgument", f"The value of {name} should be True or False.")
+        raise errors.invalid_argument(f"The value of {name} should be True or False.")
     return text.strip().lower() == "true"
 
 
-def _attributes(element: ET.Element, limits: Mapping[str, Any]) -> dict[str, Any]:
+def _attributes(element: Element, limits: Mapping[str, Any]) -> dict[str, Any]:
     attrs: dict[str, Any] = {}
     for name, text in _fields(element).items():
         if name in limits:
@@ -100,10 +89,10 @@ def subscription_attributes(body: bytes) -> dict[str, str]:
 MessageEntry = tuple[str, int | None, int | None]  # body, DelaySeconds, Priority
 
 
-def _message_entry(element: ET.Element) -> MessageEntry:
+def _message_entry(element: Element) -> MessageEntry:
     fields = _fields(element)
     if "MessageBody" not in fields:
-        raise _schema_error("MessageBody")
+        raise errors.schema_error("MessageBody")
     delay = _int("DelaySeconds", fields["DelaySeconds"]) if "DelaySeconds" in fields else None
     priority = _int("Priority", fields["Priority"]) if "Priority" in fields else None
     return fields["MessageBody"], delay, priority
@@ -113,20 +102,20 @@ def messages(body: bytes) -> tuple[list[MessageEntry], bool]:
     """SendMessage (`<Message>`) or BatchSendMessage (`<Messages>`): the entries, and whether
     it is a batch."""
     root = parse(body, "Message", "Messages")
-    if _local(root.tag) == "Message":
+    if xml.local(root.tag) == "Message":
         return [_message_entry(root)], False
-    return [_message_entry(child) for child in root if _local(child.tag) == "Message"], True
+    return [_message_entry(child) for child in root if xml.local(child.tag) == "Message"], True
 
 
 def receipt_handles(body: bytes) -> list[str]:
     root = parse(body, "ReceiptHandles")
-    return [(child.text or "").strip() for child in root if _local(child.tag) == "ReceiptHandle"]
+    return [(child.text or "").strip() for child in root if xml.local(child.tag) == "ReceiptHandle"]
 
 
 def topic_message(body: bytes) -> tuple[str, str | None]:
     fields = _fields(parse(body, "Message"))
     if "MessageBody" not in fields:
-        raise _schema_error("MessageBody")
+        raise errors.schema_error("MessageBody")
     return fields["MessageBody"], fields.get("MessageTag") or None
 
 
@@ -136,8 +125,7 @@ def query_int(query: Mapping[str, str], name: str, default: int | None) -> int |
     if value is None:
         return default
     if not _INTEGER.fullmatch(value):
-        raise ServiceError(400, "InvalidQueryString",
-                           f'Http request URL contains invalid querystring item "{name}".')
+        raise errors.invalid_query(name)
     return int(value)
 
 
@@ -155,8 +143,7 @@ def list_options(headers: Mapping[str, str]) -> tuple[str, str, int, bool]:
         except ValueError:
             limit = 0
         if not 1 <= limit <= MAX_LIST:
-            raise ServiceError(400, "InvalidArgument",
-                               f"The value of x-mns-ret-number should between 1 and {MAX_LIST}.")
+            raise errors.invalid_argument(f"The value of x-mns-ret-number should between 1 and {MAX_LIST}.")
     with_meta = headers.get("x-mns-with-meta", "").lower() == "true"
     return headers.get("x-mns-prefix", ""), headers.get("x-mns-marker", ""), limit, with_meta
 
@@ -164,18 +151,16 @@ def list_options(headers: Mapping[str, str]) -> tuple[str, str, int, bool]:
 # ---- responses ------------------------------------------------------------------------------
 
 
-def document(root: str, fields: Fields = (), children: Iterable[ET.Element] = ()) -> bytes:
-    element = _element(root, fields)
-    element.set("xmlns", XMLNS)
-    element.extend(children)
-    return (_DECLARATION + ET.tostring(element, encoding="unicode")).encode()
+def document(root: str, fields: Fields = (), children: Iterable[xml.Xml] = ()) -> bytes:
+    return xml.document(root, *_children(fields), *children, xmlns=XMLNS)
 
 
-def _element(name: str, fields: Fields) -> ET.Element:
-    element = ET.Element(name)
-    for key, value in fields:
-        ET.SubElement(element, key).text = str(value)
-    return element
+def _element(name: str, fields: Fields) -> xml.Xml:
+    return xml.element(name, *_children(fields))
+
+
+def _children(fields: Fields) -> list[xml.Xml]:
+    return [xml.element(key, value) for key, value in fields]
 
 
 def error(exc: ServiceError, request_id: str, host_id: str) -> bytes:
@@ -207,8 +192,7 @@ def queue_list(items: list[tuple[str, list[tuple[str, Any]] | None]], next_marke
     """`items`: (QueueURL, attribute fields when with-meta)."""
     children = [_element("Queue", [("QueueURL", url), *(meta or [])]) for url, meta in items]
     if next_marker:
-        children.append(_element("NextMarker", []))
-        children[-1].text = next_marker
+        children.append(xml.element("NextMarker", next_marker))
     return document("Queues", children=children)
 
 
@@ -224,8 +208,7 @@ def topic_fields(topic: Topic, message_count: int) -> list[tuple[str, Any]]:
 def topic_list(items: list[tuple[str, list[tuple[str, Any]] | None]], next_marker: str) -> bytes:
     children = [_element("Topic", [("TopicURL", url), *(meta or [])]) for url, meta in items]
     if next_marker:
-        children.append(_element("NextMarker", []))
-        children[-1].text = next_marker
+        children.append(xml.element("NextMarker", next_marker))
     return document("Topics", children=children)
 
 
@@ -243,8 +226,7 @@ def subscription_fields(sub: Subscription, topic_owner: str) -> list[tuple[str, 
 def subscription_list(urls: list[str], next_marker: str) -> bytes:
     children = [_element("Subscription", [("SubscriptionURL", url)]) for url in urls]
     if next_marker:
-        children.append(_element("NextMarker", []))
-        children[-1].text = next_marker
+        children.append(xml.element("NextMarker", next_marker))
     return document("Subscriptions", children=children)
 
 
@@ -275,10 +257,10 @@ def message_list(msgs: list[Message], received: bool) -> bytes:
     return document("Messages", children=[_element("Message", message_fields(m, received)) for m in msgs])
 
 
-def batch_delete_errors(errors: list[tuple[str, ServiceError]]) -> bytes:
+def batch_delete_errors(failures: list[tuple[str, ServiceError]]) -> bytes:
     return document("Errors", children=[
         _element("Error", [("ErrorCode", e.code), ("ErrorMessage", e.message), ("ReceiptHandle", h)])
-        for h, e in errors])
+        for h, e in failures])
 
 
 def visibility_changed(msg: Message) -> bytes:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from emulator.core.blobs import Blob, BlobStore
-from emulator.core.errors import ServiceError
 from emulator.core.runtime import Runtime
+from emulator.services.oss import errors
+from emulator.services.oss.documents import BucketInfo, ListResult, ObjectMeta
 
 BUCKET_KIND = "oss-bucket"
 OBJECT_KIND = "oss-object"
@@ -33,8 +34,7 @@ def valid_bucket_name(name: str) -> bool:
 
 def check_bucket_name(name: str) -> None:
     if not valid_bucket_name(name):
-        raise ServiceError(400, "InvalidBucketName", "The specified bucket is not valid.",
-                           BucketName=name)
+        raise errors.invalid_bucket_name(name)
 
 
 def check_object_name(key: str) -> None:
@@ -44,50 +44,12 @@ def check_object_name(key: str) -> None:
     bad = (not key or len(encoded) > MAX_KEY_BYTES or key[0] in "/\\"
            or any(seg == ".." for seg in re.split(r"[/\\]", key)) or "\x00" in key)
     if bad:
-        raise ServiceError(400, "InvalidObjectName", "The specified object is not valid.", Key=key)
+        raise errors.invalid_object_name(key)
 
 
 def multipart_etag(part_md5_hexes: list[str]) -> str:
     digest = hashlib.md5(b"".join(bytes.fromhex(h) for h in part_md5_hexes)).hexdigest()
     return f'"{digest.upper()}-{len(part_md5_hexes)}"'
-
-
-@dataclass
-class ObjectMeta:
-    bucket: str
-    key: str
-    size: int
-    etag: str  # quoted, upper-case hex as OSS sends it
-    crc64: int
-    content_type: str
-    last_modified: float
-    blob_id: str
-    object_type: str = "Normal"  # Normal | Multipart
-    storage_class: str = "Standard"
-    user_meta: dict[str, str] = field(default_factory=dict)
-    # Headers stored with the object and given back on GET (Cache-Control, Content-Disposition...).
-    headers: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> ObjectMeta:
-        return cls(**doc)
-
-
-@dataclass
-class BucketInfo:
-    name: str
-    created: float
-    acl: str = "private"
-    storage_class: str = "Standard"
-    region: str = "cn-hangzhou"
-
-
-@dataclass
-class ListResult:
-    objects: list[ObjectMeta]
-    common_prefixes: list[str]
-    truncated: bool
-    next_marker: str  # last key or common prefix returned, when truncated
 
 
 class OssModel:
@@ -111,8 +73,7 @@ class OssModel:
     def get_bucket(self, ns: str, name: str) -> BucketInfo:
         doc = self.rt.docs.get(BUCKET_KIND, ns, name)
         if doc is None:
-            raise ServiceError(404, "NoSuchBucket", "The specified bucket does not exist.",
-                               BucketName=name)
+            raise errors.no_such_bucket(name)
         return BucketInfo(**doc)
 
     def bucket_exists(self, ns: str, name: str) -> bool:
@@ -133,12 +94,9 @@ class OssModel:
         self.get_bucket(ns, name)
         prefix = name + "/"
         if next(self.rt.docs.scan(OBJECT_KIND, ns, prefix, limit=1), None) is not None:
-            raise ServiceError(409, "BucketNotEmpty", "The bucket you tried to delete is not empty.",
-                               BucketName=name)
+            raise errors.bucket_not_empty(name)
         if next(self.rt.docs.scan(UPLOAD_KIND, ns, prefix, limit=1), None) is not None:
-            raise ServiceError(409, "BucketNotEmpty",
-                               "The bucket has multipart uploads. Please abort them first.",
-                               BucketName=name)
+            raise errors.bucket_not_empty(name, uploads=True)
         self.rt.docs.delete(BUCKET_KIND, ns, name)
 
     # ---- objects -------------------------------------------------------------------------
@@ -164,8 +122,7 @@ class OssModel:
             with self.rt.docs.transaction():
                 old = self.rt.docs.get(OBJECT_KIND, ns, doc_key)
                 if old is not None and forbid_overwrite:
-                    raise ServiceError(409, "FileAlreadyExists", "The object you specified already exists "
-                                       "and can not be overwritten.", Key=key)
+                    raise errors.file_already_exists(key)
                 self.rt.docs.put(OBJECT_KIND, ns, doc_key, asdict(meta))
         except BaseException:
             self.blobs.delete(blob.id)
@@ -191,7 +148,7 @@ class OssModel:
         doc = self.rt.docs.get(OBJECT_KIND, ns, self._object_doc_key(bucket, key))
         if doc is None:
             self.get_bucket(ns, bucket)
-            raise ServiceError(404, "NoSuchKey", "The specified key does not exist.", Key=key)
+            raise errors.no_such_key(key)
         return ObjectMeta.from_doc(doc)
 
     def object_path(self, ns: str, bucket: str, key: str) -> Path:
@@ -279,9 +236,7 @@ class OssModel:
         self.get_bucket(ns, bucket)
         doc = self.rt.docs.get(UPLOAD_KIND, ns, f"{bucket}/{upload_id}")
         if doc is None or doc["key"] != key:
-            raise ServiceError(404, "NoSuchUpload", "The specified upload does not exist. The upload ID "
-                               "may be invalid, or the upload may have been aborted or completed.",
-                               UploadId=upload_id)
+            raise errors.no_such_upload(upload_id)
         return doc
 
     def list_uploads(self, ns: str, bucket: str) -> list[dict[str, Any]]:
@@ -319,26 +274,20 @@ class OssModel:
         if parts is None:
             parts = [(n, p["etag"]) for n, p in sorted(stored.items())]
         if not parts:
-            raise ServiceError(400, "MalformedXML", "The XML you provided was not well-formed or did "
-                               "not validate against our published schema.")
+            raise errors.malformed_xml()
         numbers = [n for n, _ in parts]
         if numbers != sorted(numbers) or len(set(numbers)) != len(numbers):
-            raise ServiceError(400, "InvalidPartOrder", "The list of parts was not in ascending order. "
-                               "Parts list must specified in order by part number.")
+            raise errors.invalid_part_order()
         chosen = []
         for number, etag in parts:
             part = stored.get(number)
             if part is None or part["etag"].strip('"').upper() != etag.strip().strip('"').upper():
-                raise ServiceError(400, "InvalidPart", "One or more of the specified parts could not be "
-                                   "found or the specified entity tag might not have matched the part's "
-                                   "entity tag.", PartNumber=str(number), ETag=etag)
+                raise errors.invalid_part(number, etag)
             chosen.append(part)
         min_size = self.rt.config.oss_min_part_size
         for part in chosen[:-1]:
             if part["size"] < min_size:
-                raise ServiceError(400, "EntityTooSmall", "Your proposed upload is smaller than the "
-                                   "minimum allowed size.", PartNumber=str(part["number"]),
-                                   MinSizeAllowed=str(min_size), ProposedSize=str(part["size"]))
+                raise errors.part_too_small(part["number"], min_size, part["size"])
         with self.blobs.writer() as writer:
             for part in chosen:
                 with self.blobs.open(part["blob_id"]) as f:

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import base64
 import re
-import xml.etree.ElementTree as ET
-from datetime import datetime, timezone
-from email.utils import formatdate
-from typing import Any
 from urllib.parse import quote, unquote
-from xml.sax.saxutils import escape
+from xml.etree.ElementTree import Element
 
 from emulator.core.errors import ServiceError
-from emulator.services.oss.model import BucketInfo, ListResult, ObjectMeta
+from emulator.core.timefmt import iso_whole_seconds
+from emulator.core.xml import children, document, local, parse, text
+from emulator.core.xml import element as el
+from emulator.services.oss.documents import BucketInfo, ListResult, ObjectMeta
+from emulator.services.oss.errors import invalid_argument, malformed_xml
 
 XML_TYPE = "application/xml"
 _VIRTUAL_HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9-]{1,61}[a-z0-9])\."
@@ -36,37 +36,16 @@ def split_target(raw_path: str, host: str) -> tuple[str, str]:
     return unquote(first), unquote(rest)
 
 
-# ---- times ----------------------------------------------------------------------------------
-
-def http_date(ts: float) -> str:
-    return formatdate(ts, usegmt=True)
-
-
-def iso8601(ts: float) -> str:
-    """XML timestamps; oss2 insists on a literal `.000Z`."""
-    return datetime.fromtimestamp(int(ts), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-
 # ---- XML out --------------------------------------------------------------------------------
-
-def _el(tag: str, *children: Any) -> str:
-    inner = "".join(c if isinstance(c, str) and c.startswith("<") else escape(str(c)) for c in children
-                    if c is not None)
-    return f"<{tag}>{inner}</{tag}>"
-
-
-def document(root: str, *children: Any) -> bytes:
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + _el(root, *children)).encode()
-
 
 def _enc(value: str, url: bool) -> str:
     return quote(value, safe="") if url else value
 
 
 def error_xml(err: ServiceError, request_id: str, host_id: str) -> bytes:
-    extra = [_el(k, v) for k, v in err.details.items()]
-    return document("Error", _el("Code", err.code), _el("Message", err.message),
-                    _el("RequestId", request_id), _el("HostId", host_id), *extra)
+    extra = [el(k, v) for k, v in err.details.items()]
+    return document("Error", el("Code", err.code), el("Message", err.message),
+                    el("RequestId", request_id), el("HostId", host_id), *extra)
 
 
 def error_header(body: bytes) -> str:
@@ -75,38 +54,38 @@ def error_header(body: bytes) -> str:
 
 
 def _owner(owner_id: str) -> str:
-    return _el("Owner", _el("ID", owner_id), _el("DisplayName", owner_id))
+    return el("Owner", el("ID", owner_id), el("DisplayName", owner_id))
 
 
 def list_buckets_xml(buckets: list[BucketInfo], owner_id: str, prefix: str, marker: str,
                      max_keys: int, truncated: bool) -> bytes:
-    items = [_el("Bucket", _el("CreationDate", iso8601(b.created)),
-                 _el("ExtranetEndpoint", f"oss-{b.region}.aliyuncs.com"),
-                 _el("IntranetEndpoint", f"oss-{b.region}-internal.aliyuncs.com"),
-                 _el("Location", f"oss-{b.region}"), _el("Name", b.name), _el("Region", b.region),
-                 _el("StorageClass", b.storage_class)) for b in buckets]
-    paging = [_el("Prefix", prefix), _el("Marker", marker), _el("MaxKeys", max_keys),
-              _el("IsTruncated", str(truncated).lower())]
+    items = [el("Bucket", el("CreationDate", iso_whole_seconds(b.created)),
+                 el("ExtranetEndpoint", f"oss-{b.region}.aliyuncs.com"),
+                 el("IntranetEndpoint", f"oss-{b.region}-internal.aliyuncs.com"),
+                 el("Location", f"oss-{b.region}"), el("Name", b.name), el("Region", b.region),
+                 el("StorageClass", b.storage_class)) for b in buckets]
+    paging = [el("Prefix", prefix), el("Marker", marker), el("MaxKeys", max_keys),
+              el("IsTruncated", str(truncated).lower())]
     if truncated and buckets:
-        paging.append(_el("NextMarker", buckets[-1].name))
-    return document("ListAllMyBucketsResult", *paging, _owner(owner_id), _el("Buckets", *items))
+        paging.append(el("NextMarker", buckets[-1].name))
+    return document("ListAllMyBucketsResult", *paging, _owner(owner_id), el("Buckets", *items))
 
 
 def bucket_info_xml(b: BucketInfo, owner_id: str) -> bytes:
-    return document("BucketInfo", _el(
-        "Bucket", _el("AccessMonitor", "Disabled"), _el("CreationDate", iso8601(b.created)),
-        _el("ExtranetEndpoint", f"oss-{b.region}.aliyuncs.com"),
-        _el("IntranetEndpoint", f"oss-{b.region}-internal.aliyuncs.com"),
-        _el("Location", f"oss-{b.region}"), _el("StorageClass", b.storage_class),
-        _el("TransferAcceleration", "Disabled"), _el("CrossRegionReplication", "Disabled"),
-        _el("Name", b.name), _el("ResourceGroupId", "rg-default"), _el("Region", b.region),
-        _owner(owner_id), _el("AccessControlList", _el("Grant", b.acl)),
-        _el("ServerSideEncryptionRule", _el("SSEAlgorithm", "None")),
-        _el("BucketPolicy", _el("LogBucket", ""), _el("LogPrefix", ""))))
+    return document("BucketInfo", el(
+        "Bucket", el("AccessMonitor", "Disabled"), el("CreationDate", iso_whole_seconds(b.created)),
+        el("ExtranetEndpoint", f"oss-{b.region}.aliyuncs.com"),
+        el("IntranetEndpoint", f"oss-{b.region}-internal.aliyuncs.com"),
+        el("Location", f"oss-{b.region}"), el("StorageClass", b.storage_class),
+        el("TransferAcceleration", "Disabled"), el("CrossRegionReplication", "Disabled"),
+        el("Name", b.name), el("ResourceGroupId", "rg-default"), el("Region", b.region),
+        _owner(owner_id), el("AccessControlList", el("Grant", b.acl)),
+        el("ServerSideEncryptionRule", el("SSEAlgorithm", "None")),
+        el("BucketPolicy", el("LogBucket", ""), el("LogPrefix", ""))))
 
 
 def acl_xml(acl: str, owner_id: str) -> bytes:
-    return document("AccessControlPolicy", _owner(owner_id), _el("AccessControlList", _el("Grant", acl)))
+    return document("AccessControlPolicy", _owner(owner_id), el("AccessControlList", el("Grant", acl)))
 
 
 def location_xml(region: str) -> bytes:
@@ -114,144 +93,127 @@ def location_xml(region: str) -> bytes:
 
 
 def _contents(o: ObjectMeta, url: bool, owner_id: str | None) -> str:
-    return _el("Contents", _el("Key", _enc(o.key, url)), _el("LastModified", iso8601(o.last_modified)),
-               _el("ETag", o.etag), _el("Type", o.object_type), _el("Size", o.size),
-               _el("StorageClass", o.storage_class), _owner(owner_id) if owner_id else None)
+    return el("Contents", el("Key", _enc(o.key, url)), el("LastModified", iso_whole_seconds(o.last_modified)),
+               el("ETag", o.etag), el("Type", o.object_type), el("Size", o.size),
+               el("StorageClass", o.storage_class), _owner(owner_id) if owner_id else None)
 
 
 def list_objects_xml(bucket: str, result: ListResult, prefix: str, delimiter: str, max_keys: int,
                      url: bool, owner_id: str, v2: bool, marker: str = "", token: str = "",
                      next_token: str = "", start_after: str = "", fetch_owner: bool = False) -> bytes:
-    head = [_el("Name", bucket), _el("Prefix", _enc(prefix, url))]
+    head = [el("Name", bucket), el("Prefix", _enc(prefix, url))]
     if v2:
         if token:
-            head.append(_el("ContinuationToken", token))
+            head.append(el("ContinuationToken", token))
         if start_after:
-            head.append(_el("StartAfter", _enc(start_after, url)))
+            head.append(el("StartAfter", _enc(start_after, url)))
     else:
-        head.append(_el("Marker", _enc(marker, url)))
-    head += [_el("MaxKeys", max_keys), _el("Delimiter", _enc(delimiter, url))]
+        head.append(el("Marker", _enc(marker, url)))
+    head += [el("MaxKeys", max_keys), el("Delimiter", _enc(delimiter, url))]
     if url:
-        head.append(_el("EncodingType", "url"))
-    head.append(_el("IsTruncated", str(result.truncated).lower()))
+        head.append(el("EncodingType", "url"))
+    head.append(el("IsTruncated", str(result.truncated).lower()))
     if result.truncated:
-        head.append(_el("NextContinuationToken", next_token) if v2
-                    else _el("NextMarker", _enc(result.next_marker, url)))
+        head.append(el("NextContinuationToken", next_token) if v2
+                    else el("NextMarker", _enc(result.next_marker, url)))
     if v2:
-        head.append(_el("KeyCount", len(result.objects) + len(result.common_prefixes)))
+        head.append(el("KeyCount", len(result.objects) + len(result.common_prefixes)))
     show_owner = owner_id if (fetch_owner or not v2) else None
     body = [_contents(o, url, show_owner) for o in result.objects]
-    body += [_el("CommonPrefixes", _el("Prefix", _enc(p, url))) for p in result.common_prefixes]
+    body += [el("CommonPrefixes", el("Prefix", _enc(p, url))) for p in result.common_prefixes]
     return document("ListBucketResult", *head, *body)
 
 
 def initiate_xml(bucket: str, key: str, upload_id: str, url: bool) -> bytes:
-    return document("InitiateMultipartUploadResult", _el("Bucket", bucket), _el("Key", _enc(key, url)),
-                    _el("UploadId", upload_id), _el("EncodingType", "url") if url else None)
+    return document("InitiateMultipartUploadResult", el("Bucket", bucket), el("Key", _enc(key, url)),
+                    el("UploadId", upload_id), el("EncodingType", "url") if url else None)
 
 
 def list_parts_xml(bucket: str, key: str, upload_id: str, parts: list[dict], marker: int,
                    max_parts: int, truncated: bool, url: bool) -> bytes:
-    items = [_el("Part", _el("PartNumber", p["number"]), _el("LastModified", iso8601(p["last_modified"])),
-                 _el("ETag", p["etag"]), _el("HashCrc64ecma", p["crc64"]), _el("Size", p["size"]))
+    items = [el("Part", el("PartNumber", p["number"]),
+                el("LastModified", iso_whole_seconds(p["last_modified"])), el("ETag", p["etag"]),
+                el("HashCrc64ecma", p["crc64"]), el("Size", p["size"]))
              for p in parts]
     next_marker = parts[-1]["number"] if parts else marker
-    return document("ListPartsResult", _el("Bucket", bucket), _el("Key", _enc(key, url)),
-                    _el("UploadId", upload_id), _el("PartNumberMarker", marker),
-                    _el("NextPartNumberMarker", next_marker), _el("MaxParts", max_parts),
-                    _el("IsTruncated", str(truncated).lower()),
-                    _el("EncodingType", "url") if url else None, *items)
+    return document("ListPartsResult", el("Bucket", bucket), el("Key", _enc(key, url)),
+                    el("UploadId", upload_id), el("PartNumberMarker", marker),
+                    el("NextPartNumberMarker", next_marker), el("MaxParts", max_parts),
+                    el("IsTruncated", str(truncated).lower()),
+                    el("EncodingType", "url") if url else None, *items)
 
 
 def list_uploads_xml(bucket: str, uploads: list[dict], url: bool) -> bytes:
-    items = [_el("Upload", _el("Key", _enc(u["key"], url)), _el("UploadId", u["upload_id"]),
-                 _el("Initiated", iso8601(u["initiated"]))) for u in uploads]
-    return document("ListMultipartUploadsResult", _el("Bucket", bucket), _el("KeyMarker", ""),
-                    _el("UploadIdMarker", ""), _el("NextKeyMarker", ""), _el("NextUploadIdMarker", ""),
-                    _el("Delimiter", ""), _el("Prefix", ""), _el("MaxUploads", 1000),
-                    _el("IsTruncated", "false"), _el("EncodingType", "url") if url else None, *items)
+    items = [el("Upload", el("Key", _enc(u["key"], url)), el("UploadId", u["upload_id"]),
+                 el("Initiated", iso_whole_seconds(u["initiated"]))) for u in uploads]
+    return document("ListMultipartUploadsResult", el("Bucket", bucket), el("KeyMarker", ""),
+                    el("UploadIdMarker", ""), el("NextKeyMarker", ""), el("NextUploadIdMarker", ""),
+                    el("Delimiter", ""), el("Prefix", ""), el("MaxUploads", 1000),
+                    el("IsTruncated", "false"), el("EncodingType", "url") if url else None, *items)
 
 
 def complete_xml(base_url: str, meta: ObjectMeta, url: bool) -> bytes:
-    return document("CompleteMultipartUploadResult", _el("EncodingType", "url") if url else None,
-                    _el("Location", f"{base_url}/{meta.bucket}/{quote(meta.key)}"),
-                    _el("Bucket", meta.bucket), _el("Key", _enc(meta.key, url)), _el("ETag", meta.etag))
+    return document("CompleteMultipartUploadResult", el("EncodingType", "url") if url else None,
+                    el("Location", f"{base_url}/{meta.bucket}/{quote(meta.key)}"),
+                    el("Bucket", meta.bucket), el("Key", _enc(meta.key, url)), el("ETag", meta.etag))
 
 
 def copy_result_xml(meta: ObjectMeta) -> bytes:
-    return document("CopyObjectResult", _el("ETag", meta.etag),
-                    _el("LastModified", iso8601(meta.last_modified)))
+    return document("CopyObjectResult", el("ETag", meta.etag),
+                    el("LastModified", iso_whole_seconds(meta.last_modified)))
 
 
 def delete_result_xml(deleted: list[str], url: bool) -> bytes:
-    return document("DeleteResult", _el("EncodingType", "url") if url else None,
-                    *[_el("Deleted", _el("Key", _enc(k, url))) for k in deleted])
+    return document("DeleteResult", el("EncodingType", "url") if url else None,
+                    *[el("Deleted", el("Key", _enc(k, url))) for k in deleted])
 
 
 def post_response_xml(meta: ObjectMeta, location: str) -> bytes:
-    return document("PostResponse", _el("Bucket", meta.bucket), _el("Location", location),
-                    _el("Key", meta.key), _el("ETag", meta.etag))
+    return document("PostResponse", el("Bucket", meta.bucket), el("Location", location),
+                    el("Key", meta.key), el("ETag", meta.etag))
 
 
 # ---- XML in ---------------------------------------------------------------------------------
 
-def _malformed() -> ServiceError:
-    return ServiceError(400, "MalformedXML", "The XML you provided was not well-formed or did not "
-                        "validate against our published schema.")
-
-
-def _parse(body: bytes, root: str) -> ET.Element:
-    try:
-        element = ET.fromstring(body)
-    except ET.ParseError as exc:
-        raise _malformed() from exc
-    if element.tag.rsplit("}", 1)[-1] != root:
-        raise _malformed()
-    return element
-
-
-def _children(element: ET.Element, tag: str) -> list[ET.Element]:
-    return [c for c in element if c.tag.rsplit("}", 1)[-1] == tag]
-
-
-def _text(element: ET.Element, tag: str) -> str | None:
-    found = _children(element, tag)
-    return (found[0].text or "") if found else None
+def _root(body: bytes, tag: str) -> Element:
+    root = parse(body, malformed_xml)
+    if local(root.tag) != tag:
+        raise malformed_xml()
+    return root
 
 
 def parse_complete(body: bytes) -> list[tuple[int, str]]:
-    root = _parse(body, "CompleteMultipartUpload")
+    root = _root(body, "CompleteMultipartUpload")
     parts = []
-    for part in _children(root, "Part"):
-        number, etag = _text(part, "PartNumber"), _text(part, "ETag")
+    for part in children(root, "Part"):
+        number, etag = text(part, "PartNumber"), text(part, "ETag")
         if number is None or etag is None or not number.strip().isdigit():
-            raise _malformed()
+            raise malformed_xml()
         parts.append((int(number), etag))
     return parts
 
 
 def parse_delete(body: bytes, url: bool) -> tuple[bool, list[str]]:
-    root = _parse(body, "Delete")
-    quiet = (_text(root, "Quiet") or "false").strip().lower() == "true"
+    root = _root(body, "Delete")
+    quiet = (text(root, "Quiet") or "false").strip().lower() == "true"
     keys = []
-    for obj in _children(root, "Object"):
-        key = _text(obj, "Key")
+    for obj in children(root, "Object"):
+        key = text(obj, "Key")
         if not key:
-            raise _malformed()
+            raise malformed_xml()
         keys.append(unquote(key) if url else key)
     if not keys or len(keys) > 1000:
-        raise _malformed()
+        raise malformed_xml()
     return quiet, keys
 
 
 def parse_create_bucket(body: bytes) -> str:
     if not body.strip():
         return "Standard"
-    root = _parse(body, "CreateBucketConfiguration")
-    storage = (_text(root, "StorageClass") or "Standard").strip()
+    root = _root(body, "CreateBucketConfiguration")
+    storage = (text(root, "StorageClass") or "Standard").strip()
     if storage not in ("Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive"):
-        raise ServiceError(400, "InvalidArgument", "Invalid storage class.",
-                           ArgumentName="StorageClass", ArgumentValue=storage)
+        raise invalid_argument("Invalid storage class.", "StorageClass", storage)
     return storage
 
 

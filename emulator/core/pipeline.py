@@ -1,0 +1,274 @@
+"""The one request pipeline every service runs through.
+
+    classify (app.py) -> parse once into a RequestContext -> fault rules and journal read it
+    -> the service admits it (signatures) -> its route table picks a plain handler(ctx)
+    -> a ServiceError or any unexpected exception becomes the service's own error shape.
+
+A service is data (`Service`): how to parse a request, its route table, how to render an error,
+and its lifecycle hooks. Nothing here knows a wire format.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from emulator import __version__
+from emulator.core.accounts import Credentials
+from emulator.core.errors import ServiceError
+from emulator.core.faults import REQUEST_EFFECTS, FaultRule
+from emulator.core.runtime import Runtime
+from emulator.core.timefmt import http_date
+
+log = logging.getLogger("emulator")
+SERVER = f"aliyun-emulator/{__version__}"
+
+M = TypeVar("M")
+# Facts a fault rule may match and the journal records, beside method, path and namespace.
+RESOURCE_FACTS = ("bucket", "key", "project", "topic", "queue", "model", "task_type")
+
+
+@dataclass
+class RequestContext(Generic[M]):
+    """One request, parsed once. `model` is the service's state; `params` holds what the service's
+    parser extracted (IMM's parameters, MNS's path names); `body` is set when the parser read it."""
+
+    request: Request
+    runtime: Runtime
+    model: M
+    service: str
+    request_id: str
+    method: str
+    path: str
+    raw_path: str
+    raw_query: str
+    headers: dict[str, str]
+    query: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    operation: str | None = None
+    namespace: str | None = None
+    credentials: Credentials | None = None
+    resources: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    # A request the parser could not make sense of; the service raises it when it admits the request.
+    error: ServiceError | None = None
+
+    @property
+    def ns(self) -> str:
+        """The namespace of an admitted request (the default one for anonymous callers)."""
+        assert self.namespace is not None, "the service admits a request before its handler runs"
+        return self.namespace
+
+    @property
+    def bucket(self) -> str:
+        return self.resources.get("bucket", "")
+
+    @property
+    def key(self) -> str:
+        return self.resources.get("key", "")
+
+    @property
+    def base_url(self) -> str:
+        """Scheme and Host the caller used: URLs handed back work from where it called."""
+        return f"{self.request.url.scheme}://{self.headers.get('host', '')}"
+
+    def facts(self) -> dict[str, Any]:
+        """What fault rules match and the journal records."""
+        return {"action": self.operation, "method": self.method, "path": self.path,
+                "namespace": self.namespace, **self.resources}
+
+    async def read_body(self, limit: int, too_large: Callable[[], ServiceError]) -> bytes:
+        """The whole body (kept on the context), refusing one larger than `limit` bytes."""
+        if self.body is None:
+            chunks, size = [], 0
+            async for chunk in self.request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise too_large()
+                chunks.append(chunk)
+            self.body = b"".join(chunks)
+        return self.body
+
+
+Handler = Callable[[RequestContext[Any]], Awaitable[Response]]
+
+
+@dataclass
+class Service(Generic[M]):
+    """What a service gives the pipeline and the admin API."""
+
+    name: str
+    model: M
+    # Fill operation, resources, claimed namespace (and the body where needed); never raises:
+    # a request it cannot understand gets `ctx.error`.
+    parse: Callable[[RequestContext[M]], Awaitable[None]]
+    # Verify the caller (and raise ctx.error where the service checks it); sets the namespace.
+    admit: Callable[[RequestContext[M]], Awaitable[None]]
+    routes: Mapping[str, Handler]
+    # The service's own error shape, with its request id headers.
+    render_error: Callable[[RequestContext[M], ServiceError], Response]
+    # Headers every answer of the service carries (request id, Date...).
+    finish: Callable[[RequestContext[M], Response], None] = lambda ctx, response: None
+    # The service's throttling answer: (status, code, message, Retry-After seconds or None).
+    throttle: tuple[int, str, str, int | None] = (
+        503, "Throttling", "Request was denied due to flow control.", None)
+    media_type: str = "application/json"  # of a normal answer, for the `garbage` effect
+    startup: Callable[[], Awaitable[None]] | None = None
+    shutdown: Callable[[], Awaitable[None]] | None = None
+    # Drop in-memory state of one namespace (None: all); documents are dropped by the runtime.
+    reset: Callable[[str | None], None] | None = None
+    billing: Callable[[str | None], dict[str, Any]] | None = None
+    info: Callable[[], dict[str, Any]] = field(default=lambda: {"status": "running"})
+    tasks: Callable[[str | None], list[dict[str, Any]]] | None = None
+    request_id: Callable[[Runtime], str] = lambda runtime: runtime.ids.request_id()
+
+
+INTERNAL_ERROR = "An internal error occurred."
+
+
+def new_context(service: Service[M], runtime: Runtime, scope: Scope, receive: Receive) -> RequestContext[M]:
+    request = Request(scope, receive)
+    raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+    return RequestContext(
+        request=request, runtime=runtime, model=service.model, service=service.name,
+        request_id=service.request_id(runtime), method=scope["method"], path=scope["path"],
+        raw_path=raw_path, raw_query=scope.get("query_string", b"").decode("latin-1"),
+        headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]})
+
+
+async def serve(service: Service[M], runtime: Runtime, scope: Scope, receive: Receive, send: Send) -> None:
+    started = time.perf_counter()
+    ctx = new_context(service, runtime, scope, receive)
+    status: dict[str, int] = {}
+    rule: FaultRule | None = None
+
+    async def recording_send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            status["code"] = message["status"]
+            message = _stamped(message, runtime)
+        await send(message)
+
+    try:
+        try:
+            await service.parse(ctx)
+        except ClientDisconnect:
+            return
+        except Exception:  # a parser bug must not escape; the handler chain reports it
+            log.exception("%s: could not parse %s %s", service.name, ctx.method, ctx.path)
+            ctx.error = ServiceError(500, "InternalError", INTERNAL_ERROR)
+        faults = runtime.faults
+        rule = faults.take(service.name, ctx.facts(), REQUEST_EFFECTS) if faults.active else None
+        if rule is None or not await _apply(rule, service, ctx, recording_send, send):
+            response = await respond(service, ctx)
+            if response is not None:
+                await response(scope, ctx.request.receive, recording_send)
+    finally:
+        runtime.journal.record({
+            "time": runtime.clock.now(), "namespace": ctx.namespace, "service": service.name,
+            "action": ctx.operation, "method": ctx.method, "path": ctx.path, "status": status.get("code"),
+            "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+            "fault": {"id": rule.id, "effect": rule.effect_name} if rule else None,
+            **{k: v for k, v in ctx.resources.items() if k in RESOURCE_FACTS and k != "key"},
+        })
+
+
+def _stamped(message: Message, runtime: Runtime) -> Message:
+    """A response start with one Date (the emulator's clock) and one Server header: the service's
+    own where it set them (OSS), else the emulator's. uvicorn adds none (see server.py)."""
+    names = {name.lower() for name, _ in message.get("headers", [])}
+    extra = [(name, value) for name, value in ((b"date", http_date(runtime.clock.now()).encode()),
+                                               (b"server", SERVER.encode())) if name not in names]
+    return {**message, "headers": [*message.get("headers", []), *extra]} if extra else message
+
+
+def stamping(send: Send, runtime: Runtime) -> Send:
+    """`send` with Date and Server stamped on the response start (for the admin API)."""
+    async def stamped_send(message: Message) -> None:
+        await send(_stamped(message, runtime) if message["type"] == "http.response.start" else message)
+    return stamped_send
+
+
+def asgi_app(service: Service[M], runtime: Runtime) -> ASGIApp:
+    """One service alone as an ASGI app (unit tests); the emulator's app dispatches to all."""
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await serve(service, runtime, scope, receive, send)
+    return app
+
+
+async def respond(service: Service[M], ctx: RequestContext[M]) -> Response | None:
+    """Admit, route, handle; every failure in the service's shape. None: the client left."""
+    try:
+        await service.admit(ctx)
+        if ctx.error is not None:
+            raise ctx.error
+        handler = service.routes.get(ctx.operation or "")
+        if handler is None:
+            raise ServiceError(500, "InternalError", INTERNAL_ERROR)
+        response = await handler(ctx)
+    except ServiceError as err:
+        response = service.render_error(ctx, err)
+    except ClientDisconnect:
+        return None
+    except Exception:  # never a traceback on the wire
+        log.exception("%s %s %s failed", service.name, ctx.method, ctx.path)
+        response = service.render_error(ctx, ServiceError(500, "InternalError", INTERNAL_ERROR))
+    service.finish(ctx, response)
+    return response
+
+
+async def _drop_connection(send: Send) -> None:
+    """Close the client's connection with no response (uvicorn exposes the transport through its
+    send callable; elsewhere the error below ends the request the same way)."""
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    if transport is None:
+        raise ConnectionResetError("fault rule: reset")
+    transport.abort()
+    # Let the server see the connection is gone so it does not answer on it.
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
+async def _apply(rule: FaultRule, service: Service[M], ctx: RequestContext[M], send: Send,
+                 server_send: Send) -> bool:
+    """Apply a request fault; True when it answered the request itself. `server_send` is the
+    server's own callable (a reset needs its connection)."""
+    runtime = ctx.runtime
+    name, spec = rule.effect_name, rule.effect[rule.effect_name]
+    if name == "delay_ms":
+        if isinstance(spec, dict):
+            ms = spec["min"] + (spec["max"] - spec["min"]) * runtime.faults.draw(rule)
+        else:
+            ms = spec
+        await asyncio.sleep(ms / 1000)
+        return False
+    if name == "reset":
+        await _drop_connection(server_send)
+        return True
+    if name == "garbage":
+        response: Response = Response(b"\x00\xff<garbage{not-what-you-expected", 200,
+                                      media_type=service.media_type)
+    else:
+        if name == "http_error":
+            status, code, message = spec["status"], spec["code"], spec.get("message", "")
+            retry_after = None
+        else:
+            custom = spec if isinstance(spec, dict) else {}
+            status, code, message, retry_after = service.throttle
+            status = custom.get("status", status)
+            code = custom.get("code", code)
+            message = custom.get("message", message)
+            retry_after = custom.get("retry_after", retry_after)
+        response = service.render_error(ctx, ServiceError(status, code, message))
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(int(retry_after))
+    service.finish(ctx, response)
+    await response(ctx.request.scope, ctx.request.receive, send)
+    return True
