@@ -15,12 +15,14 @@ from starlette.responses import Response
 
 from emulator.auth.acs import SignedRequest, access_key_of, verify_pop_request
 from emulator.core.errors import ServiceError
+from emulator.core.ports import ObjectStore, Publisher
 from emulator.core.runtime import Runtime
 from emulator.core.service import Built, ServiceHandle
+from emulator.core.tasks import TaskRunner
 from emulator.services.imm import wire
 from emulator.services.imm.convert import parse_convert_request
 from emulator.services.imm.model import PROJECT_LIMITS, TASK_STATUSES, ImmModel, task_view
-from emulator.services.imm.runner import SERVICE, TaskRunner
+from emulator.services.imm.runner import SERVICE, MediaConvertJobs
 from emulator.services.imm.wire import Params, invalid
 
 log = logging.getLogger("emulator.imm")
@@ -66,9 +68,10 @@ def _tag_list(params: Params) -> list[dict[str, Any]] | None:
     return tags
 
 
-def build_imm(runtime: Runtime, oss_model, mns_model) -> Built:
+def build_imm(runtime: Runtime, oss_model: ObjectStore, mns_model: Publisher | None) -> Built:
     model = ImmModel(runtime)
-    runner = TaskRunner(runtime, model, oss_model, mns_model)
+    tasks = TaskRunner(runtime, SERVICE)
+    runner = MediaConvertJobs(runtime, model, tasks, oss_model, mns_model)
     config = runtime.config
 
     # ---- projects ------------------------------------------------------------------------
@@ -243,7 +246,8 @@ def build_imm(runtime: Runtime, oss_model, mns_model) -> Built:
         return wire.error(runtime.ids.uuid().upper(), config.region, err)
 
     return Built(model, ServiceHandle(
-        "imm", app, startup=runner.resume, shutdown=runner.close, reset=runner.cancel,
+        "imm", app, startup=lambda: tasks.resume(runner.unfinished()), shutdown=tasks.close,
+        reset=tasks.cancel,
         billing=model.billing, info=lambda: {"status": "running", "actions": sorted(ACTIONS)},
         describe=describe, render_error=render_error, media_type=wire.JSON_TYPE, tasks=model.admin_tasks,
         throttle=(400, "Throttling.User", "Request was denied due to user flow control.", None)))
