@@ -25,8 +25,8 @@ from emulator.core.accounts import Accounts
 from emulator.core.clock import Clock
 from emulator.core.errors import ServiceError
 from emulator.core.net import is_loopback
+from emulator.core.ports import ObjectStore
 from emulator.media.ffmpeg import MediaError, MediaInfo, probe
-from emulator.services.oss.model import OssModel
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 _DOC_FILES = "https://help-static-aliyun-doc.aliyuncs.com/file-manage-files/zh-CN/20250919"
@@ -89,7 +89,7 @@ class Source:
 
 
 class InputResolver:
-    def __init__(self, accounts: Accounts, oss: OssModel, clock: Clock, aliases: dict[str, Path],
+    def __init__(self, accounts: Accounts, oss: ObjectStore, clock: Clock, aliases: dict[str, Path],
                  fetch_hosts: set[str]) -> None:
         self.accounts = accounts
         self.oss = oss

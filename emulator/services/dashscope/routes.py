@@ -22,11 +22,12 @@ from starlette.routing import Route
 from emulator.auth.dashscope import authenticate, bearer_key
 from emulator.core.accounts import Credentials
 from emulator.core.errors import ServiceError
+from emulator.core.ports import ObjectStore
 from emulator.core.runtime import Runtime
 from emulator.core.service import Built, ServiceHandle
+from emulator.core.tasks import TaskRunner
 from emulator.services.dashscope import wire
-from emulator.services.dashscope.model import TASK_KIND, DashScopeModel
-from emulator.services.oss.model import OssModel
+from emulator.services.dashscope.model import SERVICE, TASK_KIND, DashScopeModel
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +36,8 @@ INTERNAL = ServiceError(500, "InternalError", "An internal error has occured, pl
                         "contact service support.")
 
 
-def build_dashscope(runtime: Runtime, oss_model: OssModel) -> Built:
-    model = DashScopeModel(runtime, oss_model)
+def build_dashscope(runtime: Runtime, oss_model: ObjectStore) -> Built:
+    model = DashScopeModel(runtime, oss_model, TaskRunner(runtime, SERVICE))
 
     def base_url(request: Request) -> str:
         """Scheme and Host the caller used: URLs handed back work from where it called."""
