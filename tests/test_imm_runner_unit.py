@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,9 +70,9 @@ class Harness:
         return self.runtime.events.list("default", task_id)
 
 
-async def harness(mns: Any) -> AsyncIterator[Harness]:
+async def harness(mns: Any, store: type[OssModel] = OssModel) -> AsyncIterator[Harness]:
     runtime = Runtime(Config(ephemeral=True, verify_signatures=False))
-    oss = OssModel(runtime)
+    oss = store(runtime)
     oss.create_bucket("default", "media")
     oss.put_file("default", "media", "in/counter.mp4", FIXTURE, "video/mp4")
     built = build_imm(runtime, oss, mns)
@@ -84,9 +85,9 @@ async def harness(mns: Any) -> AsyncIterator[Harness]:
     runtime.close()
 
 
-def run(coro_fn, mns: Any = None) -> None:
+def run(coro_fn, mns: Any = None, store: type[OssModel] = OssModel) -> None:
     async def main() -> None:
-        async for h in harness(mns):
+        async for h in harness(mns, store):
             await coro_fn(h)
     asyncio.run(main())
 
@@ -233,6 +234,54 @@ def test_tasks_left_running_by_a_previous_server_are_resumed(tmp_path: Path) -> 
         task = built.model.get_task("default", "p", "MediaConvert", "MediaConvert-left-running")
         assert task["Status"] == "Succeeded"
         assert OssModel(second).head_object("default", "media", "out/counter.gif").size > 0
+        await built.handle.shutdown()
+        second.close()
+
+    asyncio.run(main())
+
+
+def test_outputs_are_written_to_oss_off_the_event_loop() -> None:
+    """Storing an output copies, hashes and fsyncs it: a worker thread's job, never the loop's."""
+    writers: list[int] = []
+
+    class NotingStore(OssModel):
+        def put_file(self, *args: Any, **kwargs: Any) -> Any:
+            writers.append(threading.get_ident())
+            return super().put_file(*args, **kwargs)
+
+    async def check(h: Harness) -> None:
+        writers.clear()  # the harness stored the source from the test's own thread
+        snapshots = [{"Image": {"Snapshots": [{"Format": "jpg", "URI": "oss://media/s-{index}.jpg",
+                                               "Interval": 4}]}}]
+        task = await h.finished(await h.convert(ANIMATION + snapshots))
+        assert task["Status"] == "Succeeded", task
+        assert len(writers) == 4  # one animation and three snapshots
+        assert threading.get_ident() not in writers
+
+    run(check, store=NotingStore)
+
+
+def test_a_task_that_cannot_be_resumed_fails_and_the_server_still_starts(tmp_path: Path) -> None:
+    async def main() -> None:
+        config = Config(data_dir=tmp_path, verify_signatures=False)
+        first = Runtime(config)
+        first_imm = build_imm(first, OssModel(first), None)
+        first_imm.model.create_project("default", "p")
+        first_imm.model.add_task("default", {
+            "ProjectName": "p", "TaskId": "MediaConvert-corrupt", "TaskType": "MediaConvert",
+            "EventId": "E", "RequestId": "R", "Status": "Running", "Code": "", "Message": "",
+            "StartTime": first.clock.now(), "EndTime": None, "Progress": 10, "UserData": "", "Tags": {},
+            "Definition": "{not json"})
+        first.close()
+
+        second = Runtime(config)
+        built = build_imm(second, OssModel(second), None)
+        await built.handle.startup()
+        task = built.model.get_task("default", "p", "MediaConvert", "MediaConvert-corrupt")
+        assert (task["Status"], task["Code"]) == ("Failed", "InternalError")
+        assert "could not be resumed" in task["Message"] and task["EndTime"] is not None
+        events = [e["event"] for e in second.events.list("default", "MediaConvert-corrupt")]
+        assert events == ["resume failed", "finished"]
         await built.handle.shutdown()
         second.close()
 

@@ -1,16 +1,16 @@
 """DashScope state and rules: animate tasks, their queue, rate limits, uploads, billing. No HTTP.
 
 A task is a document ("dashscope-task", namespace, task_id). Per account (namespace) one task
-runs at a time, the others wait FIFO as PENDING; only PENDING tasks can be cancelled. A runner
-coroutine per namespace drains the queue: it fetches and checks the inputs, renders the motion
-proxy in the worker pool, stores the MP4 in the namespace's result bucket and finishes the task.
+runs at a time, the others wait FIFO as PENDING; only PENDING tasks can be cancelled. The core
+TaskRunner queues them in one lane per namespace; one task's job (`_run`) fetches and checks the
+inputs, renders the motion proxy in the worker pool, stores the MP4 in the namespace's result
+bucket and finishes the task.
 With speed "realistic" the task also waits the documented queue time and processing minutes on
 the emulator clock (advance it to fast-forward). After 24 h a task reads UNKNOWN.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import itertools
 import json
@@ -18,6 +18,7 @@ import logging
 import shutil
 import tempfile
 from collections import defaultdict, deque
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from emulator.core.clock import Clock
 from emulator.core.errors import ServiceError
 from emulator.core.ports import ObjectStore
 from emulator.core.runtime import Runtime
-from emulator.core.tasks import take_task_faults
+from emulator.core.tasks import Job, TaskRunner, Unfinished
 from emulator.core.timefmt import iso_millis, utc_day
 from emulator.media.ffmpeg import MediaError, MediaInfo
 from emulator.services.dashscope import errors, inputs
@@ -80,40 +81,36 @@ class RateLimiter:
 
 
 class DashScopeModel:
-    def __init__(self, runtime: Runtime, oss: ObjectStore) -> None:
+    def __init__(self, runtime: Runtime, oss: ObjectStore, tasks: TaskRunner) -> None:
         self.rt = runtime
         self.oss = oss
+        self.tasks = tasks
         config = runtime.config
         self.inputs = inputs.InputResolver(
             runtime.accounts, oss, runtime.clock, inputs.load_aliases(config.dashscope_url_aliases),
             {h.strip() for h in config.dashscope_fetch_hosts.split(",") if h.strip()})
         self.limits = RateLimiter(runtime.clock)
-        self._queues: dict[str, deque[str]] = defaultdict(deque)
-        self._runners: dict[str, asyncio.Task] = {}
         self._seq = itertools.count()  # FIFO order among tasks submitted in the same millisecond
 
     # ---- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Queue again what was PENDING or RUNNING when the emulator stopped (FIFO order)."""
+        unfinished = []
         for ns in self.rt.docs.namespaces(TASK_KIND):
             waiting = [doc for _, doc in self.rt.docs.scan(TASK_KIND, ns)
                        if doc["status"] in ("PENDING", "RUNNING")]
             for doc in sorted(waiting, key=lambda d: (d["submit_time"], d["seq"])):
-                self._queues[ns].append(doc["task_id"])
-            self._kick(ns)
+                unfinished.append(Unfinished(ns, doc["task_id"], partial(self._job, ns, doc["task_id"]),
+                                             partial(self._fail_unresumable, ns, doc["task_id"])))
+        await self.tasks.resume(unfinished)
 
     async def stop(self) -> None:
-        for runner in self._runners.values():
-            runner.cancel()
-        self._runners.clear()
+        await self.tasks.close()
 
     def reset(self, namespace: str | None) -> None:
         self.limits.forget(namespace)
-        for ns in [n for n in self._runners if namespace is None or n == namespace]:
-            self._runners.pop(ns).cancel()
-        for ns in [n for n in self._queues if namespace is None or n == namespace]:
-            del self._queues[ns]
+        self.tasks.cancel(namespace)
 
     # ---- submit and the task API -----------------------------------------------------------
 
@@ -133,8 +130,7 @@ class DashScopeModel:
         self.rt.docs.put(TASK_KIND, creds.namespace, task["task_id"], task)
         self.rt.events.record(creds.namespace, SERVICE, task["task_id"], "submitted", model=request.model,
                               mode=request.mode, image_url=request.image_url, video_url=request.video_url)
-        self._queues[creds.namespace].append(task["task_id"])
-        self._kick(creds.namespace)
+        self.tasks.submit(self._job(creds.namespace, task["task_id"]))
         return task
 
     def check_inputs(self, ns: str, request: SubmitRequest, own_hosts: list[str]) -> None:
@@ -237,22 +233,14 @@ class DashScopeModel:
     def _api_key_id(self, creds: Credentials, region: str) -> str:
         return f"{creds.namespace}-{'cn' if region == DASHSCOPE_CN else 'intl'}"
 
-    def _kick(self, ns: str) -> None:
-        runner = self._runners.get(ns)
-        if runner is None or runner.done():
-            self._runners[ns] = asyncio.get_running_loop().create_task(self._drain(ns))
+    def _job(self, ns: str, task_id: str) -> Job:
+        """One task's work; an account's tasks share a lane, so they run one at a time, FIFO."""
+        return Job(ns, task_id, partial(self._run, ns, task_id), lane=ns)
 
-    async def _drain(self, ns: str) -> None:
-        queue = self._queues[ns]
-        while queue:
-            try:
-                await self._run(ns, queue[0])
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a bug must not stop the queue; the task is failed in _run
-                log.exception("dashscope task %s", queue[0])
-            if queue:
-                queue.popleft()
+    def _fail_unresumable(self, ns: str, task_id: str, message: str) -> None:
+        task = self.rt.docs.get(TASK_KIND, ns, task_id)
+        if task is not None:
+            self._fail(ns, task, "InternalError", message)
 
     def _save(self, ns: str, task: dict[str, Any]) -> bool:
         """Write a task back unless it was dropped (reset) meanwhile."""
@@ -275,13 +263,13 @@ class DashScopeModel:
             task.update(status="RUNNING", scheduled_time=self.rt.clock.now())
             self._save(ns, task)
             self.rt.events.record(ns, SERVICE, task_id, "started")
-        faults = await take_task_faults(self.rt, SERVICE, ns, task_id, {
+        faults = await self.tasks.faults(ns, task_id, {
             "action": "VideoSynthesis", "model": task["model"], "task_type": "image2video"})
         if faults.fail is not None:
             self._fail(ns, task, faults.fail["code"], faults.fail.get("message", ""))
             return
         try:
-            bucket, key, duration = await self.rt.pool.run(self._produce, ns, task)
+            bucket, key, duration = await self.tasks.offload(self._produce, ns, task)
             if faults.duration_seconds is not None:
                 await self.rt.clock.sleep_until(task["scheduled_time"] + faults.duration_seconds)
             elif realistic:

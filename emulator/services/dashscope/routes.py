@@ -19,8 +19,9 @@ from emulator.core.errors import ServiceError
 from emulator.core.pipeline import Handler, RequestContext, Service
 from emulator.core.ports import ObjectStore
 from emulator.core.runtime import Runtime
+from emulator.core.tasks import TaskRunner
 from emulator.services.dashscope import errors, wire
-from emulator.services.dashscope.model import TASK_KIND, DashScopeModel
+from emulator.services.dashscope.model import SERVICE, TASK_KIND, DashScopeModel
 
 Ctx = RequestContext[DashScopeModel]
 SUBMIT_OPERATIONS = ("CreateTask", "CreateVideoGenerationTask")
@@ -140,7 +141,7 @@ def render_error(ctx: Ctx, err: ServiceError) -> Response:
 
 
 def build_dashscope(runtime: Runtime, objects: ObjectStore) -> Service[DashScopeModel]:
-    model = DashScopeModel(runtime, objects)
+    model = DashScopeModel(runtime, objects, TaskRunner(runtime, SERVICE))
 
     def tasks(namespace: str | None) -> list[dict[str, Any]]:
         spaces = [namespace] if namespace else [c.namespace for c in runtime.accounts.all()]

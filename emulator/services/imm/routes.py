@@ -16,12 +16,13 @@ from emulator.core.errors import ServiceError
 from emulator.core.pipeline import Handler, RequestContext, Service
 from emulator.core.ports import ObjectStore, Publisher
 from emulator.core.runtime import Runtime
+from emulator.core.tasks import TaskRunner
 from emulator.core.timefmt import parse_iso
 from emulator.services.imm import errors, wire
 from emulator.services.imm.convert import parse_convert_request
 from emulator.services.imm.errors import invalid
 from emulator.services.imm.model import PROJECT_LIMITS, TASK_STATUSES, ImmModel, task_view
-from emulator.services.imm.runner import TaskRunner
+from emulator.services.imm.runner import SERVICE, MediaConvertJobs
 from emulator.services.imm.wire import Params
 
 Ctx = RequestContext[ImmModel]
@@ -241,12 +242,13 @@ def render_error(ctx: Ctx, err: ServiceError) -> Response:
 
 def build_imm(runtime: Runtime, objects: ObjectStore, publisher: Publisher) -> Service[ImmModel]:
     model = ImmModel(runtime)
-    runner = TaskRunner(runtime, model, objects, publisher)
-    model.start_task = runner.submit
+    tasks = TaskRunner(runtime, SERVICE)
+    jobs = MediaConvertJobs(runtime, model, tasks, objects, publisher)
+    model.start_task = jobs.submit
     throttled = errors.throttled()
     return Service(
         "imm", model, parse=parse, admit=admit, routes=ROUTES, render_error=render_error,
-        request_id=lambda rt: rt.ids.uuid().upper(), startup=runner.resume, shutdown=runner.close,
-        reset=runner.cancel, billing=model.billing, tasks=model.admin_tasks,
+        request_id=lambda rt: rt.ids.uuid().upper(), startup=lambda: tasks.resume(jobs.unfinished()),
+        shutdown=tasks.close, reset=tasks.cancel, billing=model.billing, tasks=model.admin_tasks,
         info=lambda: {"status": "running", "actions": sorted(ROUTES)}, media_type=wire.JSON_TYPE,
         throttle=(throttled.status, throttled.code, throttled.message, None))

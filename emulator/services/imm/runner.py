@@ -1,22 +1,24 @@
-"""Running MediaConvert tasks on the server's event loop: read the sources from OSS, plan and render
-every image output in the worker pool, write the results to OSS, meter them, finish the task and
-publish IMM's completion message to MNS."""
+"""What one MediaConvert task does: read the sources from OSS, plan and render every image output
+in the worker pool, write the results to OSS (in the pool too: copy, hashing, fsync), meter them,
+finish the task and publish IMM's completion message to MNS. OSS and MNS are reached through the
+core ports; when a task runs is the core TaskRunner's business (emulator.core.tasks)."""
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import json
 import logging
+import shutil
 import tempfile
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from emulator.core.errors import ServiceError
 from emulator.core.faults import NOTIFICATION_EFFECTS
+from emulator.core.ports import ObjectStore, Publisher
 from emulator.core.runtime import Runtime
-from emulator.core.tasks import take_task_faults
+from emulator.core.tasks import Job, Progress, TaskRunner, Unfinished
 from emulator.core.timefmt import iso_millis
 from emulator.media.ffmpeg import MediaError
 from emulator.media.plan import SourceFrames, Window, output_geometry, plan_sampling
@@ -77,35 +79,40 @@ def notification_message(task: dict[str, Any], request: ConvertRequest, outputs:
     return json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))
 
 
-class TaskRunner:
-    def __init__(self, runtime: Runtime, model: ImmModel, oss_model: Any, mns_model: Any) -> None:
+class MediaConvertJobs:
+    """What one MediaConvert task does; the core TaskRunner decides when (IMM runs tasks side by
+    side, so no lane) and owns cancelling, closing and resuming."""
+
+    def __init__(self, runtime: Runtime, model: ImmModel, tasks: TaskRunner, oss: ObjectStore,
+                 mns: Publisher | None) -> None:
         self.rt = runtime
         self.model = model
-        self.oss = oss_model
-        self.mns = mns_model
-        self._running: dict[str, tuple[str, asyncio.Task]] = {}
+        self.tasks = tasks
+        self.oss = oss
+        self.mns = mns
 
     def submit(self, ns: str, task: dict[str, Any], request: ConvertRequest) -> None:
-        job = asyncio.get_running_loop().create_task(self._run(ns, task, request))
-        self._running[task["TaskId"]] = (ns, job)
-        job.add_done_callback(lambda _: self._running.pop(task["TaskId"], None))
+        self.tasks.submit(self._job(ns, task, request))
 
-    async def resume(self) -> None:
-        """Start again the tasks a previous run of the server left Running."""
-        for ns, task in self.model.running_tasks():
-            self.rt.events.record(ns, SERVICE, task["TaskId"], "resumed")
-            self.submit(ns, task, request_from_definition(task["Definition"]))
+    def unfinished(self) -> list[Unfinished]:
+        """The tasks a previous run of the server left Running: they start again from their
+        stored definition."""
+        return [Unfinished(ns, task["TaskId"], partial(self._restart, ns, task),
+                           partial(self._fail_unresumable, ns, task))
+                for ns, task in self.model.running_tasks()]
 
-    def cancel(self, ns: str | None) -> None:
-        for _task_id, (task_ns, job) in list(self._running.items()):
-            if ns is None or ns == task_ns:
-                job.cancel()
+    def _job(self, ns: str, task: dict[str, Any], request: ConvertRequest) -> Job:
+        return Job(ns, task["TaskId"], partial(self._run, ns, task, request))
 
-    async def close(self) -> None:
-        jobs = [job for _, job in self._running.values()]
-        for job in jobs:
-            job.cancel()
-        await asyncio.gather(*jobs, return_exceptions=True)
+    def _restart(self, ns: str, task: dict[str, Any]) -> Job:
+        return self._job(ns, task, request_from_definition(task["Definition"]))
+
+    def _fail_unresumable(self, ns: str, task: dict[str, Any], message: str) -> None:
+        finished = self.model.update_task(ns, task["ProjectName"], task["TaskId"], Status="Failed",
+                                          Code="InternalError", Message=message, EndTime=self.rt.clock.now())
+        if finished is not None:
+            self.rt.events.record(ns, SERVICE, task["TaskId"], "finished", status="Failed",
+                                  code="InternalError", message=message)
 
     # ---- one task ------------------------------------------------------------------------
 
@@ -114,21 +121,21 @@ class TaskRunner:
         self.rt.events.record(ns, SERVICE, task_id, "started")
         started = self.rt.clock.now()
         outputs: dict[str, list[str]] = {}
+        progress = self.tasks.progress(ns, task_id, partial(self._save_progress, ns, project, task_id),
+                                       task.get("Progress", 0))
         try:
-            faults = await take_task_faults(self.rt, SERVICE, ns, task_id, {
+            faults = await self.tasks.faults(ns, task_id, {
                 "action": "CreateMediaConvertTask", "project": project, "task_type": "MediaConvert"})
             if faults.fail is not None:
-                self._fail_by_rule(ns, task, faults.fail)
+                self._fail_by_rule(faults.fail, progress)
             sources = [await self._open_source(ns, s.bucket, s.key, s.uri) for s in request.sources]
             for n, output in enumerate(request.outputs):
-                outputs[output.field] = await self._render(ns, task, request, sources, output, n)
+                outputs[output.field] = await self._render(ns, task, request, sources, output, n, progress)
             if faults.duration_seconds is not None:
                 await self.rt.clock.sleep_until(started + faults.duration_seconds)
             changes = {"Status": "Succeeded", "Code": "", "Message": "", "Progress": 100}
         except TaskFailure as failure:
             changes = {"Status": "Failed", "Code": failure.code, "Message": failure.message}
-        except asyncio.CancelledError:
-            raise
         except Exception as exc:  # a bug must fail the task, not leave it Running forever
             log.exception("IMM task %s failed unexpectedly", task_id)
             changes = {"Status": "Failed", "Code": "InternalError", "Message": f"Internal error: {exc}"}
@@ -140,13 +147,13 @@ class TaskRunner:
                               code=finished["Code"], message=finished["Message"])
         await self._notify(ns, finished, request, outputs)
 
-    def _fail_by_rule(self, ns: str, task: dict[str, Any], spec: dict[str, Any]) -> None:
+    def _save_progress(self, ns: str, project: str, task_id: str, percent: int) -> None:
+        self.model.update_task(ns, project, task_id, Progress=percent)
+
+    def _fail_by_rule(self, spec: dict[str, Any], progress: Progress) -> None:
         """A task_fail rule: the task reaches `at_progress` (if given), then fails as asked."""
         if "at_progress" in spec:
-            percent = min(99, int(spec["at_progress"]))
-            task["Progress"] = percent
-            self.model.update_task(ns, task["ProjectName"], task["TaskId"], Progress=percent)
-            self.rt.events.record(ns, SERVICE, task["TaskId"], "progress", progress=percent)
+            progress.set(spec["at_progress"])
         raise TaskFailure(spec["code"], spec.get("message", ""))
 
     async def _open_source(self, ns: str, bucket: str, key: str, uri: str) -> _Source:
@@ -156,21 +163,14 @@ class TaskRunner:
         except ServiceError:
             raise TaskFailure("ResourceNotFound", f"The specified resource {uri} is not found.") from None
         try:
-            frames = await self.rt.pool.run(source_frames, path)
+            frames = await self.tasks.offload(source_frames, path)
         except MediaError as exc:
             raise TaskFailure("InvalidArgument", f"The source {uri} is not a video that can be "
                               f"decoded: {exc}") from None
         return _Source(path, frames, meta.last_modified)
 
-    def _progress(self, ns: str, task: dict[str, Any], done: float) -> None:
-        """Called from a worker thread; stores whole percents only, never 100 before the end."""
-        percent = min(99, int(done * 100))
-        if percent > task.get("Progress", 0):
-            task["Progress"] = percent
-            self.model.update_task(ns, task["ProjectName"], task["TaskId"], Progress=percent)
-
     async def _render(self, ns: str, task: dict[str, Any], request: ConvertRequest,
-                      sources: list[_Source], output: ImageOutput, n: int) -> list[str]:
+                      sources: list[_Source], output: ImageOutput, n: int, progress: Progress) -> list[str]:
         frames = [s.frames for s in sources]
         windows = [Window(i, s.start, s.duration) for i, s in enumerate(request.sources)]
         plan = plan_sampling(frames, windows, output.start, output.interval, output.number)
@@ -187,39 +187,42 @@ class TaskRunner:
         paths = [s.path for s in sources]
         count = len(request.outputs)
 
-        def progress(fraction: float) -> None:
-            self._progress(ns, task, (n + fraction) / count)
+        def output_progress(fraction: float) -> None:  # called from the worker thread
+            progress((n + fraction) / count)
 
         self.rt.events.record(ns, SERVICE, task["TaskId"], "rendering", output=output.field,
                               frames=len(plan.frames), strategy=sorted({r.strategy for r in plan.reads}),
                               decoded_frames=plan.decoded_frames)
-        with tempfile.TemporaryDirectory(prefix="imm-", dir=self.rt.data_dir) as work:
+        work = Path(tempfile.mkdtemp(prefix="imm-", dir=self.rt.data_dir))
+        try:
             try:
                 if output.kind == "Animations":
                     rate = output.frame_rate or 1 / plan.interval
-                    rendered: Rendered = await self.rt.pool.run(
+                    rendered: Rendered = await self.tasks.offload(
                         render_animation, paths, plan, geometry, output.format, rate,
-                        Path(work) / f"animation.{output.format}", progress)
+                        work / f"animation.{output.format}", output_progress)
                 else:
-                    rendered = await self.rt.pool.run(
-                        render_images, paths, plan, geometry, output.format, Path(work),
-                        output.tile, progress)
+                    rendered = await self.tasks.offload(
+                        render_images, paths, plan, geometry, output.format, work,
+                        output.tile, output_progress)
             except MediaError as exc:
                 raise TaskFailure("InvalidArgument", f"The source could not be converted for "
                                   f"{output.field}: {exc}") from None
-            uris = [self._store(ns, task, request, sources, output, index, file)
+            uris = [await self._store(ns, task, request, sources, output, index, file)
                     for index, file in enumerate(rendered.files, 1)]
+        finally:
+            await self.tasks.offload(shutil.rmtree, work, True)
         if output.kind == "Animations":
             self.model.record_usage(ns, task["ProjectName"], "MediaAnimation", rendered.frames)
         return uris
 
-    def _store(self, ns: str, task: dict[str, Any], request: ConvertRequest, sources: list[_Source],
+    async def _store(self, ns: str, task: dict[str, Any], request: ConvertRequest, sources: list[_Source],
                output: ImageOutput, index: int, file: Path) -> str:
         alignment = request.alignment_index
         bucket, key = resolve_uri(output.uri, request.sources[alignment], output.format, index,
                                   sources[alignment].modified, task["StartTime"], request.tags)
         try:
-            self.oss.put_file(ns, bucket, key, file, CONTENT_TYPES[output.format])
+            await self.tasks.offload(self.oss.put_file, ns, bucket, key, file, CONTENT_TYPES[output.format])
         except ServiceError as exc:
             raise TaskFailure("ResourceNotFound" if exc.code == "NoSuchBucket" else "InvalidArgument",
                               f"The output oss://{bucket}/{key} of {output.field} could not be "
@@ -241,8 +244,8 @@ class TaskRunner:
                                   **request.rocketmq, message=body)
         if not request.mns_topic:
             return
-        publish = getattr(self.mns, "publish_message", None)
-        if publish is None:
+        mns = self.mns
+        if mns is None:  # built without MNS (unit tests of IMM alone)
             self.rt.events.record(ns, SERVICE, task["TaskId"], "notification failed", channel="MNS",
                                   topic=request.mns_topic, reason="MNS is not available", message=body)
             return
@@ -263,13 +266,11 @@ class TaskRunner:
             if kind == "delay_seconds":
                 await self.rt.clock.sleep(float(value))
         for _ in range(copies):
-            await self._publish(ns, task, request.mns_topic, body, publish)
+            self._publish(ns, task, request.mns_topic, body, mns)
 
-    async def _publish(self, ns: str, task: dict[str, Any], topic: str, body: str, publish: Any) -> None:
+    def _publish(self, ns: str, task: dict[str, Any], topic: str, body: str, mns: Publisher) -> None:
         try:
-            message_id = publish(ns, topic, body)
-            if inspect.isawaitable(message_id):
-                message_id = await message_id
+            message_id = mns.publish_message(ns, topic, body)
         except ServiceError as exc:
             self.rt.events.record(ns, SERVICE, task["TaskId"], "notification failed", channel="MNS",
                                   topic=topic, code=exc.code, reason=exc.message)
