@@ -37,6 +37,7 @@ INTERNAL = ServiceError(500, "InternalError", "An internal error has occured, pl
 
 def build_dashscope(runtime: Runtime, oss_model: OssModel) -> Built:
     model = DashScopeModel(runtime, oss_model)
+    runtime.faults.register_match_fields("dashscope", ("model", "task_type"))
 
     def base_url(request: Request) -> str:
         """Scheme and Host the caller used: URLs handed back work from where it called."""

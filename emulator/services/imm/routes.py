@@ -17,7 +17,7 @@ from emulator.auth.acs import SignedRequest, access_key_of, verify_pop_request
 from emulator.core.errors import ServiceError
 from emulator.core.runtime import Runtime
 from emulator.core.service import Built, ServiceHandle
-from emulator.services.imm import wire
+from emulator.services.imm import seed, wire
 from emulator.services.imm.convert import parse_convert_request
 from emulator.services.imm.model import PROJECT_LIMITS, TASK_STATUSES, ImmModel, task_view
 from emulator.services.imm.runner import SERVICE, TaskRunner
@@ -68,6 +68,8 @@ def _tag_list(params: Params) -> list[dict[str, Any]] | None:
 
 def build_imm(runtime: Runtime, oss_model, mns_model) -> Built:
     model = ImmModel(runtime)
+    runtime.faults.register_match_fields("imm", ("project", "topic", "task_type"))
+    seed.register(runtime, model)
     runner = TaskRunner(runtime, model, oss_model, mns_model)
     config = runtime.config
 

@@ -18,7 +18,7 @@ from emulator.core.accounts import DEFAULT_NAMESPACE
 from emulator.core.errors import ServiceError
 from emulator.core.runtime import Runtime
 from emulator.core.service import Built, ServiceHandle
-from emulator.services.mns import wire
+from emulator.services.mns import seed, wire
 from emulator.services.mns.model import MnsModel
 from emulator.services.mns.push import API_VERSION, Pusher
 
@@ -304,6 +304,8 @@ def match(method: str, raw_path: str, query: dict[str, str]) -> tuple[Handler, d
 def build_mns(runtime: Runtime) -> Built:
     config = runtime.config
     model = MnsModel(config, runtime.docs, runtime.clock, runtime.ids)
+    runtime.faults.register_match_fields("mns", ("topic", "queue"))
+    seed.register(runtime, model)
     pusher = Pusher(runtime, model)
     host_id = f"http://{config.account_id}.mns.{config.region}.aliyuncs.com"
 

@@ -37,7 +37,7 @@ from emulator.core.blobs import Blob
 from emulator.core.errors import ServiceError
 from emulator.core.runtime import Runtime
 from emulator.core.service import Built, ServiceHandle
-from emulator.services.oss import wire
+from emulator.services.oss import seed, wire
 from emulator.services.oss.model import ObjectMeta, OssModel, check_bucket_name
 
 log = logging.getLogger("emulator.oss")
@@ -737,6 +737,8 @@ def operation(method: str, level: str, query: dict[str, str],
 def build_oss(runtime: Runtime) -> Built:
     model = OssModel(runtime)
     service = OssService(runtime, model)
+    runtime.faults.register_match_fields("oss", ("bucket",))
+    seed.register(runtime, model)
 
     def describe(scope, body: bytes | None) -> dict[str, Any]:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
