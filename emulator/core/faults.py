@@ -9,6 +9,10 @@ A rule is plain data (JSON or YAML), validated here and persisted with the rest 
 Request effects (http_error, throttle, delay_ms, reset, garbage) are applied by the dispatcher;
 task effects (task_fail, task_stall, task_duration_seconds) by the task runners of IMM and
 DashScope; notification effects by whatever publishes a notification.
+
+Each service, when it is built, declares itself and the fields its requests, tasks and
+notifications describe (`Faults.register_match_fields("oss", ("bucket",))`); a rule may name only
+a declared service and match only on that service's fields (or any declared field with "*").
 """
 
 from __future__ import annotations
