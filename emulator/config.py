@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PORT = 9088
 ENV_PREFIX = "EMULATOR_"
@@ -61,16 +61,22 @@ class Config(BaseModel):
         return Path(self.data_dir) if self.data_dir else Path.cwd() / ".aliyun-emulator"
 
 
-class _EnvConfig(BaseSettings, Config):
-    """Config read from EMULATOR_<FIELD> variables; values given to it (flags) win. An empty
-    variable counts as unset."""
+@cache
+def _env_config() -> type[Config]:
+    """Config read from EMULATOR_<FIELD> variables, values given to it (flags) winning; an empty
+    variable counts as unset. Built on first use: only the command line needs pydantic-settings,
+    and importing it slows every start of the test servers."""
+    from pydantic_settings import BaseSettings, SettingsConfigDict
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_ignore_empty=True, frozen=True,
-                                      extra="forbid")
+    class EnvConfig(BaseSettings, Config):
+        model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_ignore_empty=True, frozen=True,
+                                          extra="forbid")
+
+    return EnvConfig
 
 
 def from_env(**overrides: Any) -> Config:
     """Defaults, then EMULATOR_<FIELD> variables, then explicit overrides (from flags; None means
     not given). Raises pydantic's ValidationError for a value that is not valid."""
     given = {k: v for k, v in overrides.items() if v is not None}
-    return Config(**_EnvConfig(**given).model_dump())
+    return Config(**_env_config()(**given).model_dump())

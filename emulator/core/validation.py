@@ -30,7 +30,9 @@ class InvalidDocument(ValueError):
 class Document(BaseModel):
     """Base of the internal documents: strict types, unknown fields refused."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    # Schemas are built on first use: most runs never validate most documents, and a start
+    # should not pay for them.
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
 
 def between(low: float | None, high: float | None) -> AfterValidator:
