@@ -29,7 +29,9 @@ class BadRequest(Exception):
         self.status = status
 
 
-class ResetBody(Document):
+class ScopeBody(Document):
+    """What a reset or a removal of fault rules applies to."""
+
     namespace: str | None = None  # null or absent: everything
 
 
@@ -81,7 +83,7 @@ def build_admin(runtime: Runtime, services: dict[str, ServiceHandle], models: di
         })
 
     async def reset(request: Request) -> JSONResponse:
-        body = await _json_body(request, ResetBody)
+        body = await _json_body(request, ScopeBody)
         namespace = _namespace_param(runtime, body.namespace)
         for service in services.values():
             if service.reset:
@@ -110,7 +112,7 @@ def build_admin(runtime: Runtime, services: dict[str, ServiceHandle], models: di
                     raise BadRequest(err.message, where) from err
             return JSONResponse(added if isinstance(body, list) else added[0], 201)
         if request.method == "DELETE":
-            body = await _json_body(request, ResetBody)
+            body = await _json_body(request, ScopeBody)
             runtime.faults.clear(_namespace_param(runtime, body.namespace))
             return JSONResponse({"deleted": "all"})
         return JSONResponse({"faults": [r.public() for r in runtime.faults.list()]})

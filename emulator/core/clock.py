@@ -141,7 +141,7 @@ class ClockCommand(Document):
 
     advance_seconds: Annotated[FiniteNumber, between(0, MAX_ADVANCE_SECONDS)] = 0
     set: Instant = None  # absent: keep the time
-    frozen: bool = None  # absent: keep running or frozen
+    frozen: bool | None = None  # absent or null: keep running or frozen
 
 
 def apply_clock(clock: Clock, command: ClockCommand) -> None:
