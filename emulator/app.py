@@ -11,7 +11,6 @@ Dispatch, in this order (as in DESIGN.md):
 from __future__ import annotations
 
 import logging
-from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -23,9 +22,7 @@ from emulator.core import pipeline
 from emulator.core.runtime import Runtime
 from emulator.core.scenario import apply_scenario, load_scenario
 from emulator.services.dashscope.routes import build_dashscope
-from emulator.services.imm import seed as imm_seed
 from emulator.services.imm.routes import build_imm
-from emulator.services.mns import seed as mns_seed
 from emulator.services.mns.routes import build_mns
 from emulator.services.oss.routes import build_oss
 
@@ -105,14 +102,6 @@ def build_app(runtime: Runtime) -> EmulatorApp:
 
 
 def load_into(app: EmulatorApp, path: Path) -> None:
-    """Apply a scenario file to a built app (raises ScenarioError naming the bad field)."""
-    config = app.runtime.config
-    seeders = {  # how each service seeds the scenario sections it owns
-        "projects": imm_seed.seed_project,
-        "queues": mns_seed.seed_queue,
-        "topics": mns_seed.seed_topic,
-        "subscriptions": partial(mns_seed.seed_subscription, region=config.region,
-                                 account_id=config.account_id),
-    }
-    models = {name: service.model for name, service in app.services.items()}
-    apply_scenario(app.runtime, models, load_scenario(path), path.parent, seeders)
+    """Apply a scenario file to a built app (raises ScenarioError naming the bad field); each
+    service registered its sections when it was built."""
+    apply_scenario(app.runtime, load_scenario(path), path.parent)

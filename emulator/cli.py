@@ -6,8 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from emulator import __version__
-from emulator.config import from_env
+from emulator.config import ENV_PREFIX, from_env
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,7 +44,15 @@ def main(argv: list[str] | None = None) -> int:
         from emulator.server import serve
 
         overrides = {k: v for k, v in vars(args).items() if k != "command"}
-        serve(from_env(**overrides))
+        try:
+            config = from_env(**overrides)
+        except ValidationError as exc:
+            error = exc.errors(include_url=False)[0]
+            name = str(error["loc"][0])
+            print(f"aliyun-emulator: {ENV_PREFIX}{name.upper()} (or --{name.replace('_', '-')}): "
+                  f"{error['msg']}", file=sys.stderr)
+            return 2
+        serve(config)
         return 0
     return 2
 

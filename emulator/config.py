@@ -2,27 +2,32 @@
 
 from __future__ import annotations
 
-import dataclasses
-import os
-from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 DEFAULT_PORT = 9088
+ENV_PREFIX = "EMULATOR_"
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(BaseModel):
+    """The settings themselves; `Config(...)` takes only what it is given (tests build them),
+    `from_env()` reads EMULATOR_* variables as well."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
     host: str = "127.0.0.1"
-    port: int = DEFAULT_PORT
+    port: Annotated[int, Field(ge=0, le=65535)] = DEFAULT_PORT
     # None with ephemeral=False means "./.aliyun-emulator" (see resolved_data_dir).
     data_dir: Path | None = None
     ephemeral: bool = False
     verify_signatures: bool = True
     # Requests whose Date / x-oss-date / x-acs-date is further than this from the wall clock are
     # refused as the cloud does (0 disables the check).
-    max_clock_skew_seconds: int = 900
-    speed: str = "instant"  # "instant" | "realistic"
+    max_clock_skew_seconds: Annotated[int, Field(ge=0)] = 900
+    speed: Literal["instant", "realistic"] = "instant"
     access_key_id: str = "LTAI-emulator"
     access_key_secret: str = "emulator-secret"
     account_id: str = "1234567890123456"
@@ -30,14 +35,14 @@ class Config:
     dashscope_api_key: str = "sk-emulator"  # ap-southeast-1 (dashscope-intl)
     dashscope_api_key_cn: str = "sk-emulator-cn"  # cn-beijing (dashscope)
     seed: int = 0
-    journal_size: int = 1000
+    journal_size: Annotated[int, Field(ge=1)] = 1000
     scenario: Path | None = None
     # Task workers for media conversion; 0 means one per core.
-    workers: int = 0
+    workers: Annotated[int, Field(ge=0)] = 0
     log_level: str = "warning"
     # OSS limits: PutObject / PostObject / one part (5 GiB), smallest non-last part (100 KiB).
-    oss_max_object_size: int = 5 * 1024**3
-    oss_min_part_size: int = 100 * 1024
+    oss_max_object_size: Annotated[int, Field(ge=1)] = 5 * 1024**3
+    oss_min_part_size: Annotated[int, Field(ge=1)] = 100 * 1024
     # DashScope: a JSON/YAML file of extra "URL -> local file" input aliases (beside the bundled
     # stand-ins for the documented sample URLs); relative paths are relative to that file.
     dashscope_url_aliases: Path | None = None
@@ -56,29 +61,22 @@ class Config:
         return Path(self.data_dir) if self.data_dir else Path.cwd() / ".aliyun-emulator"
 
 
-_ENV_PREFIX = "EMULATOR_"
+@cache
+def _env_config() -> type[Config]:
+    """Config read from EMULATOR_<FIELD> variables, values given to it (flags) winning; an empty
+    variable counts as unset. Built on first use: only the command line needs pydantic-settings,
+    and importing it slows every start of the test servers."""
+    from pydantic_settings import BaseSettings, SettingsConfigDict
+
+    class EnvConfig(BaseSettings, Config):
+        model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_ignore_empty=True, frozen=True,
+                                          extra="forbid")
+
+    return EnvConfig
 
 
-def _coerce(value: str, target: Any) -> Any:
-    if isinstance(target, bool):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    if isinstance(target, int):
-        return int(value)
-    return value
-
-
-def from_env(environ: dict[str, str] | None = None, **overrides: Any) -> Config:
-    """Defaults, then EMULATOR_<FIELD> variables, then explicit overrides (from flags)."""
-    environ = dict(os.environ if environ is None else environ)
-    values: dict[str, Any] = {}
-    defaults = Config()
-    for f in dataclasses.fields(Config):
-        raw = environ.get(_ENV_PREFIX + f.name.upper())
-        if raw is None:
-            continue
-        if f.name in ("data_dir", "scenario", "dashscope_url_aliases"):
-            values[f.name] = Path(raw) if raw else None
-        else:
-            values[f.name] = _coerce(raw, getattr(defaults, f.name))
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    return Config(**values)
+def from_env(**overrides: Any) -> Config:
+    """Defaults, then EMULATOR_<FIELD> variables, then explicit overrides (from flags; None means
+    not given). Raises pydantic's ValidationError for a value that is not valid."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return Config(**_env_config()(**given).model_dump())

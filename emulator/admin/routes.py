@@ -3,19 +3,22 @@ tasks and their timelines, billing."""
 
 from __future__ import annotations
 
-import json
-from datetime import datetime, timezone
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
+from pydantic import AfterValidator
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from emulator import __version__
-from emulator.core.faults import FaultRuleError
+from emulator.core.clock import ClockCommand, apply_clock
 from emulator.core.pipeline import Service
 from emulator.core.runtime import Runtime
+from emulator.core.timefmt import iso_millis
+from emulator.core.validation import Document, InvalidDocument, fail, parse_json, validate
+
+M = TypeVar("M", bound=Document)
 
 
 class BadRequest(Exception):
@@ -26,52 +29,34 @@ class BadRequest(Exception):
         self.status = status
 
 
-async def _json_body(request: Request, kind: type = dict) -> Any:
+class ScopeBody(Document):
+    """What a reset or a removal of fault rules applies to."""
+
+    namespace: str | None = None  # null or absent: everything
+
+
+def _namespace_name(name: str) -> str:
+    if not name.replace("-", "").isalnum() or len(name) > 64:
+        raise fail("name", "name must be letters, digits and '-', at most 64")
+    return name
+
+
+class NamespaceBody(Document):
+    name: Annotated[str, AfterValidator(_namespace_name)] | None = None  # absent: a generated name
+
+
+async def _json_body(request: Request, model: type[M] | None = None) -> Any:
+    """The body as JSON (an empty body as {}), validated as `model` when one is given."""
     raw = await request.body()
-    if not raw.strip():
-        return kind()
     try:
-        value = json.loads(raw)
+        value = parse_json(raw) if raw.strip() else {}
     except ValueError as exc:
         raise BadRequest(f"invalid JSON: {exc}") from exc
-    if not isinstance(value, kind):
-        raise BadRequest(f"the body must be a JSON {'object' if kind is dict else 'array'}")
-    return value
-
-
-def iso(ts: float) -> str:
-    moment = datetime.fromtimestamp(ts, tz=timezone.utc)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def parse_time(value: Any, field: str) -> float:
-    try:
-        when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise BadRequest(f"{field} must be an ISO 8601 time", field) from exc
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.timestamp()
-
-
-def apply_clock(runtime: Runtime, body: dict[str, Any]) -> None:
-    """The clock commands shared by POST /_emulator/clock and scenario files."""
-    unknown = set(body) - {"advance_seconds", "set", "frozen"}
-    if unknown:
-        raise BadRequest(f"unknown field {sorted(unknown)[0]!r}", sorted(unknown)[0])
-    seconds = body.get("advance_seconds", 0)
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
-        raise BadRequest("advance_seconds must be a number >= 0", "advance_seconds")
-    frozen = body.get("frozen")
-    if frozen is not None and not isinstance(frozen, bool):
-        raise BadRequest("frozen must be true or false", "frozen")
-    target = parse_time(body["set"], "set") if "set" in body else None
-    if target is not None:
-        runtime.clock.set(target)
-    if seconds:
-        runtime.clock.advance(float(seconds))
-    if frozen is not None:
-        runtime.clock.freeze(frozen)
+    if model is None:
+        return value
+    if not isinstance(value, dict):
+        raise BadRequest("the body must be a JSON object")
+    return validate(model, value)
 
 
 def _namespace_param(runtime: Runtime, value: str | None) -> str | None:
@@ -89,12 +74,12 @@ def build_admin(runtime: Runtime, services: dict[str, Service[Any]]) -> Starlett
             "data_dir": None if runtime.config.ephemeral else str(runtime.data_dir),
             "verify_signatures": runtime.config.verify_signatures,
             "speed": runtime.config.speed,
-            "clock": iso(runtime.clock.now()),
+            "clock": iso_millis(runtime.clock.now()),
         })
 
     async def reset(request: Request) -> JSONResponse:
-        body = await _json_body(request)
-        namespace = _namespace_param(runtime, body.get("namespace"))
+        body = await _json_body(request, ScopeBody)
+        namespace = _namespace_param(runtime, body.namespace)
         for service in services.values():
             if service.reset:
                 service.reset(namespace)
@@ -103,27 +88,27 @@ def build_admin(runtime: Runtime, services: dict[str, Service[Any]]) -> Starlett
 
     async def clock(request: Request) -> JSONResponse:
         if request.method == "POST":
-            apply_clock(runtime, await _json_body(request))
+            apply_clock(runtime.clock, await _json_body(request, ClockCommand))
         now = runtime.clock.now()
-        return JSONResponse({"now": iso(now), "epoch": now, "frozen": runtime.clock.frozen})
+        return JSONResponse({"now": iso_millis(now), "epoch": now, "frozen": runtime.clock.frozen})
 
     async def faults(request: Request) -> JSONResponse:
         if request.method == "POST":
-            body = await _json_body(request, object)
+            body = await _json_body(request)
             docs = body if isinstance(body, list) else [body]
             added = []
             for index, doc in enumerate(docs):
                 try:
                     added.append(runtime.faults.add(doc).public())
-                except FaultRuleError as err:
+                except InvalidDocument as err:
                     where = err.field if len(docs) == 1 else f"[{index}].{err.field}"
                     for rule in added:
                         runtime.faults.remove(rule["id"])
                     raise BadRequest(err.message, where) from err
             return JSONResponse(added if isinstance(body, list) else added[0], 201)
         if request.method == "DELETE":
-            body = await _json_body(request)
-            runtime.faults.clear(_namespace_param(runtime, body.get("namespace")))
+            body = await _json_body(request, ScopeBody)
+            runtime.faults.clear(_namespace_param(runtime, body.namespace))
             return JSONResponse({"deleted": "all"})
         return JSONResponse({"faults": [r.public() for r in runtime.faults.list()]})
 
@@ -139,13 +124,9 @@ def build_admin(runtime: Runtime, services: dict[str, Service[Any]]) -> Starlett
 
     async def namespaces(request: Request) -> JSONResponse:
         if request.method == "POST":
-            body = await _json_body(request)
-            name = body.get("name")
-            if name is not None and (not isinstance(name, str) or not name.replace("-", "").isalnum()
-                                     or len(name) > 64):
-                raise BadRequest("name must be letters, digits and '-', at most 64", "name")
+            body = await _json_body(request, NamespaceBody)
             try:
-                creds = runtime.accounts.create(name)
+                creds = runtime.accounts.create(body.name)
             except ValueError as exc:
                 raise BadRequest(str(exc), "name", 409) from exc
             return JSONResponse(_credentials(creds), 201)
@@ -179,7 +160,7 @@ def build_admin(runtime: Runtime, services: dict[str, Service[Any]]) -> Starlett
             raise BadRequest(f"unknown filter {sorted(unknown)[0]!r}", sorted(unknown)[0])
         entries = runtime.journal.query(params, int(limit_raw))
         for entry in entries:
-            entry["time"] = iso(entry["time"])
+            entry["time"] = iso_millis(entry["time"])
         return JSONResponse({"requests": entries})
 
     async def tasks(request: Request) -> JSONResponse:
@@ -199,7 +180,7 @@ def build_admin(runtime: Runtime, services: dict[str, Service[Any]]) -> Starlett
         if not events:
             raise BadRequest(f"no task {task_id!r}", "task_id", 404)
         for event in events:
-            event["time"] = iso(event["time"])
+            event["time"] = iso_millis(event["time"])
         return JSONResponse({"task_id": task_id, "events": events})
 
     async def billing(request: Request) -> JSONResponse:
@@ -211,6 +192,9 @@ def build_admin(runtime: Runtime, services: dict[str, Service[Any]]) -> Starlett
         if exc.field:
             body["field"] = exc.field
         return JSONResponse(body, exc.status)
+
+    async def invalid_body(request: Request, exc: InvalidDocument) -> JSONResponse:
+        return JSONResponse({"error": exc.message, "field": exc.field}, 400)
 
     return Starlette(routes=[
         Route("/_emulator/health", health, methods=["GET"]),
@@ -224,7 +208,7 @@ def build_admin(runtime: Runtime, services: dict[str, Service[Any]]) -> Starlett
         Route("/_emulator/tasks", tasks, methods=["GET"]),
         Route("/_emulator/tasks/{task_id}/events", task_events, methods=["GET"]),
         Route("/_emulator/billing", billing, methods=["GET"]),
-    ], exception_handlers={BadRequest: bad_request})
+    ], exception_handlers={BadRequest: bad_request, InvalidDocument: invalid_body})
 
 
 def _credentials(creds) -> dict[str, str]:

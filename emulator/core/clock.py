@@ -3,6 +3,10 @@
 Everything time-based (task timestamps, expiry of presigned URLs and DashScope results, MNS
 visibility timeouts) reads `Clock.now()`, and waits with `Clock.sleep_until()`, which wakes as
 soon as the clock is moved past the deadline, so tests fast-forward instead of sleeping.
+
+The clock stays between EARLIEST (1970) and LATEST (the end of year 9999, the last time an ISO
+8601 date can show): a command that would move it outside is refused, and a stored clock outside
+is not restored.
 """
 
 from __future__ import annotations
@@ -11,6 +15,17 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator
+
+from emulator.core.validation import Document, FiniteNumber, InvalidDocument, between, fail, validate
+
+EARLIEST = 0.0
+LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc).timestamp()
+MAX_ADVANCE_SECONDS = 10 * 365.25 * 86400  # ten years in one command
+_EARLIEST_ISO, _LATEST_ISO = "1970-01-01T00:00:00Z", "9999-12-31T23:59:59Z"
 
 
 class Clock:
@@ -102,3 +117,59 @@ class Clock:
                 loop.call_soon_threadsafe(event.set)
         for listener in self._listeners:
             listener()
+
+
+def _instant(value: Any) -> float:
+    """An ISO 8601 time (UTC when it names no zone; a YAML timestamp is already a datetime)."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise fail("time", "must be an ISO 8601 time") from None
+    if not isinstance(value, datetime):
+        raise fail("time", "must be an ISO 8601 time")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.timestamp()
+
+
+Instant = Annotated[float, BeforeValidator(_instant), between(EARLIEST, LATEST)]
+
+
+class ClockCommand(Document):
+    """What POST /_emulator/clock and a scenario's `clock` section may say."""
+
+    advance_seconds: Annotated[FiniteNumber, between(0, MAX_ADVANCE_SECONDS)] = 0
+    set: Instant = None  # absent: keep the time
+    frozen: bool | None = None  # absent or null: keep running or frozen
+
+
+def apply_clock(clock: Clock, command: ClockCommand) -> None:
+    """Set, then advance, then freeze or thaw; refused (InvalidDocument) before any change when
+    the result would leave the clock's range."""
+    start = command.set if command.set is not None else clock.now()
+    if start + command.advance_seconds > LATEST:
+        raise InvalidDocument("advance_seconds", f"would move the clock past {_LATEST_ISO}")
+    if command.set is not None:
+        clock.set(command.set)
+    if command.advance_seconds:
+        clock.advance(command.advance_seconds)
+    if command.frozen is not None:
+        clock.freeze(command.frozen)
+
+
+class ClockState(Document):
+    """The clock as stored (Clock.state())."""
+
+    offset: FiniteNumber = 0.0
+    frozen_at: Annotated[FiniteNumber, between(EARLIEST, LATEST)] | None = None
+
+
+def restore_clock(saved: Any, wall: Callable[[], float] = time.time) -> Clock:
+    """A clock from its stored state; InvalidDocument when that is not a state, or would put the
+    clock outside its range."""
+    state = validate(ClockState, saved, "clock")
+    clock = Clock(state.offset, state.frozen_at, wall)
+    if not EARLIEST <= clock.now() <= LATEST:
+        raise InvalidDocument("offset", f"puts the clock outside {_EARLIEST_ISO} .. {_LATEST_ISO}")
+    return clock

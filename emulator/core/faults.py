@@ -9,36 +9,53 @@ A rule is plain data (JSON or YAML), validated here and persisted with the rest 
 Request effects (http_error, throttle, delay_ms, reset, garbage) are applied by the dispatcher;
 task effects (task_fail, task_stall, task_duration_seconds) by the task runners of IMM and
 DashScope; notification effects by whatever publishes a notification.
+
+Each service, when it is built, declares itself and the fields its requests, tasks and
+notifications describe (`Faults.register_match_fields("oss", ("bucket",))`); a rule may name only
+a declared service and match only on that service's fields (or any declared field with "*").
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Discriminator, Tag, ValidationInfo, field_validator, model_validator
 
 from emulator.core.documents import Documents
 from emulator.core.ids import Ids
+from emulator.core.validation import (
+    Document,
+    FiniteNumber,
+    InvalidDocument,
+    NonEmptyString,
+    between,
+    fail,
+    one_of,
+    tag,
+    validate,
+)
 
-SERVICES = ("imm", "oss", "mns", "dashscope", "*")
-MATCH_FIELDS = ("action", "method", "path", "model", "bucket", "project", "topic", "queue", "namespace",
-                "task_type")
+COMMON_MATCH_FIELDS = ("action", "method", "path", "namespace")  # what every service describes
 REQUEST_EFFECTS = ("http_error", "throttle", "delay_ms", "reset", "garbage")
 TASK_EFFECTS = ("task_fail", "task_stall", "task_duration_seconds")
 NOTIFICATION_EFFECTS = ("notification",)
 EFFECTS = REQUEST_EFFECTS + TASK_EFFECTS + NOTIFICATION_EFFECTS
+ANY_SERVICE = "*"
 _KIND = "fault"
 _GLOBAL = "_"
+_WEEK = 7 * 86400
+_TEN_YEARS = 10 * 365.25 * 86400
+
+log = logging.getLogger("emulator")
 
 
-class FaultRuleError(ValueError):
+class FaultRuleError(InvalidDocument):
     """A malformed rule; `field` names the offending field (dotted path)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 @dataclass
@@ -67,112 +84,174 @@ class FaultRule:
         return asdict(self)
 
 
-def _number(value: Any, field: str, low: float | None = None, high: float | None = None,
-            integer: bool = False) -> float:
-    wrong_type = not isinstance(value, (int, float)) or (integer and not isinstance(value, int))
-    if isinstance(value, bool) or wrong_type:
-        raise FaultRuleError(field, "must be " + ("an integer" if integer else "a number"))
-    if (low is not None and value < low) or (high is not None and value > high):
-        raise FaultRuleError(field, f"must be between {low} and {high}")
+# The models below only validate: a rule keeps the plain JSON it was given (short forms such as
+# {"throttle": true} or {"delay_ms": 200} included), on the wire and in storage.
+# Optional fields default to None but refuse an explicit null: absent means "the default".
+
+def _flag(value: Any) -> bool:
+    """true, null or {}: the effect takes no parameters."""
+    if value is True or value is None or value == {}:
+        return True
+    raise fail("true", "must be true")
+
+
+def _only_true(value: Any) -> bool:
+    if value is not True:
+        raise fail("true", "must be true")
     return value
 
 
-def _string(value: Any, field: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise FaultRuleError(field, "must be a non-empty string")
-    return value
+def _true_or_object(message: str) -> BeforeValidator:
+    """true (or null) stands for an object with every parameter absent."""
+
+    def expand(value: Any) -> dict[str, Any]:
+        if value is True or value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise fail("true_or_object", message)
+        return value
+
+    return BeforeValidator(expand)
 
 
-def _validate_effect(effect: Any) -> dict[str, Any]:
-    if not isinstance(effect, dict) or len(effect) != 1:
-        raise FaultRuleError("effect", f"must be an object with exactly one of: {', '.join(EFFECTS)}")
-    name, spec = next(iter(effect.items()))
-    where = f"effect.{name}"
-    if name == "http_error":
-        if not isinstance(spec, dict):
-            raise FaultRuleError(where, "must be an object with status, code, message")
-        _number(spec.get("status"), where + ".status", 400, 599, integer=True)
-        _string(spec.get("code"), where + ".code")
-        if not isinstance(spec.get("message", ""), str):
-            raise FaultRuleError(where + ".message", "must be a string")
-    elif name == "throttle":
-        if spec not in (True, None) and not isinstance(spec, dict):
-            raise FaultRuleError(where, "must be true or an object")
-        if isinstance(spec, dict) and "retry_after" in spec:
-            _number(spec["retry_after"], where + ".retry_after", 0, 86400)
-    elif name == "delay_ms":
-        if isinstance(spec, dict):
-            low = _number(spec.get("min"), where + ".min", 0, 600_000)
-            high = _number(spec.get("max"), where + ".max", 0, 600_000)
-            if high < low:
-                raise FaultRuleError(where + ".max", "must be >= min")
-        else:
-            _number(spec, where, 0, 600_000)
-    elif name in ("reset", "garbage"):
-        if spec not in (True, None, {}):
-            raise FaultRuleError(where, "must be true")
-    elif name == "task_fail":
-        if not isinstance(spec, dict):
-            raise FaultRuleError(where, "must be an object with code and message")
-        _string(spec.get("code"), where + ".code")
-        if not isinstance(spec.get("message", ""), str):
-            raise FaultRuleError(where + ".message", "must be a string")
-        if "at_progress" in spec:
-            _number(spec["at_progress"], where + ".at_progress", 0, 100)
-    elif name == "task_stall":
-        if spec not in (True, None, {}) and not isinstance(spec, dict):
-            raise FaultRuleError(where, "must be true or an object with until_seconds")
-        if isinstance(spec, dict) and "until_seconds" in spec:
-            _number(spec["until_seconds"], where + ".until_seconds", 0)
-    elif name == "task_duration_seconds":
-        _number(spec, where, 0, 7 * 86400)
-    elif name == "notification":
-        if not isinstance(spec, dict) or len(spec) != 1:
-            raise FaultRuleError(where, "must be one of {\"drop\": true}, {\"duplicate\": N}, "
-                                 "{\"delay_seconds\": N}")
-        kind, value = next(iter(spec.items()))
-        if kind == "drop":
-            if value is not True:
-                raise FaultRuleError(where + ".drop", "must be true")
-        elif kind == "duplicate":
-            _number(value, where + ".duplicate", 1, 100, integer=True)
-        elif kind == "delay_seconds":
-            _number(value, where + ".delay_seconds", 0, 7 * 86400)
-        else:
-            raise FaultRuleError(where, f"unknown notification effect {kind!r}")
-    else:
-        raise FaultRuleError("effect", f"unknown effect {name!r}; one of: {', '.join(EFFECTS)}")
-    return {name: spec if spec is not None else True}
+Status = Annotated[int, between(400, 599)]
 
 
-def parse_rule(doc: Any, rule_id: str) -> FaultRule:
+class HttpError(Document):
+    status: Status
+    code: NonEmptyString
+    message: str = ""
+
+
+class Throttle(Document):
+    status: Status = None  # absent: the service's own throttling answer
+    code: NonEmptyString = None
+    message: str = None
+    retry_after: Annotated[FiniteNumber, between(0, 86400)] = None
+
+
+class DelayRange(Document):
+    min: Annotated[FiniteNumber, between(0, 600_000)]
+    max: Annotated[FiniteNumber, between(0, 600_000)]
+
+    @field_validator("max")
+    @classmethod
+    def _not_below_min(cls, high: float, info: ValidationInfo) -> float:
+        if high < info.data.get("min", high):
+            raise fail("order", "must be >= min")
+        return high
+
+
+def _number_or_object(value: Any) -> str | None:
+    if isinstance(value, dict):
+        return tag("object")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return tag("number")
+    return None
+
+
+DelayMs = Annotated[
+    Annotated[Annotated[FiniteNumber, between(0, 600_000)], Tag(tag("number"))]
+    | Annotated[DelayRange, Tag(tag("object"))],
+    Discriminator(_number_or_object, custom_error_type="delay",
+                  custom_error_message="must be a number or an object with min and max")]
+
+
+class TaskFail(Document):
+    code: NonEmptyString
+    message: str = ""
+    at_progress: Annotated[FiniteNumber, between(0, 100)] = None
+
+
+class TaskStall(Document):
+    until_seconds: Annotated[FiniteNumber, between(0, _TEN_YEARS)] = None
+
+
+class Notification(Document):
+    drop: Annotated[bool, BeforeValidator(_only_true)] = None
+    duplicate: Annotated[int, between(1, 100)] = None
+    delay_seconds: Annotated[FiniteNumber, between(0, _WEEK)] = None
+
+    _one = model_validator(mode="before")(
+        staticmethod(one_of(("drop", "duplicate", "delay_seconds"), "notification effect")))
+
+
+class Effect(Document):
+    http_error: HttpError = None
+    throttle: Annotated[Throttle, _true_or_object("must be true or an object")] = None
+    delay_ms: DelayMs = None
+    reset: Annotated[bool, BeforeValidator(_flag)] = None
+    garbage: Annotated[bool, BeforeValidator(_flag)] = None
+    task_fail: TaskFail = None
+    task_stall: Annotated[TaskStall, _true_or_object("must be true or an object with until_seconds")] = None
+    task_duration_seconds: Annotated[FiniteNumber, between(0, _WEEK)] = None
+    notification: Notification = None
+
+    _one = model_validator(mode="before")(staticmethod(one_of(EFFECTS, "effect")))
+
+
+class RuleDocument(Document):
+    """A rule as a client sends it."""
+
+    id: NonEmptyString = None
+    service: NonEmptyString = ANY_SERVICE
+    match: dict[str, NonEmptyString] = {}
+    effect: Effect
+    times: Annotated[int, between(1, 10**9)] | None = None  # null: no limit
+    after: Annotated[int, between(0, 10**9)] = 0
+    probability: Annotated[FiniteNumber, between(0, 1)] = 1.0
+    seed: int = 0
+
+
+class StoredRule(RuleDocument):
+    """A rule as persisted, with its counters."""
+
+    id: NonEmptyString
+    seen: Annotated[int, between(0, None)] = 0
+    applied: Annotated[int, between(0, None)] = 0
+    draws: Annotated[int, between(0, None)] = 0
+
+
+def parse_rule(doc: Any, rule_id: str, match_fields: dict[str, tuple[str, ...]] | None = None) -> FaultRule:
+    """A rule from a client's document; `match_fields` (service -> the fields it can match on)
+    checks the service and the match keys. Raises FaultRuleError naming the bad field."""
+    if match_fields is not None:
+        _check_registered(doc, match_fields)
+    try:
+        checked = validate(RuleDocument, doc, "rule")
+    except InvalidDocument as exc:
+        raise FaultRuleError(exc.field, exc.message) from None
+    name, spec = next(iter(doc["effect"].items()))
+    return FaultRule(checked.id or rule_id, checked.service, dict(checked.match),
+                     {name: True if spec is None else spec}, checked.times, checked.after,
+                     float(checked.probability), checked.seed)
+
+
+def _check_registered(doc: Any, match_fields: dict[str, tuple[str, ...]]) -> None:
     if not isinstance(doc, dict):
-        raise FaultRuleError("rule", "must be a JSON object")
-    unknown = set(doc) - {"id", "service", "match", "effect", "times", "after", "probability", "seed"}
-    if unknown:
-        raise FaultRuleError(sorted(unknown)[0], "unknown field")
-    service = doc.get("service", "*")
-    if service not in SERVICES:
-        raise FaultRuleError("service", f"must be one of {', '.join(SERVICES)}")
-    match = doc.get("match", {})
-    if not isinstance(match, dict):
-        raise FaultRuleError("match", "must be an object")
-    for key, value in match.items():
-        if key not in MATCH_FIELDS:
-            raise FaultRuleError(f"match.{key}", f"unknown match field; one of {', '.join(MATCH_FIELDS)}")
-        _string(value, f"match.{key}")
-    if "effect" not in doc:
-        raise FaultRuleError("effect", "is required")
-    effect = _validate_effect(doc["effect"])
-    times = doc.get("times")
-    if times is not None:
-        _number(times, "times", 1, 10**9, integer=True)
-    after = _number(doc.get("after", 0), "after", 0, 10**9, integer=True)
-    probability = _number(doc.get("probability", 1.0), "probability", 0, 1)
-    seed = _number(doc.get("seed", 0), "seed", integer=True)
-    rid = doc.get("id", rule_id)
-    _string(rid, "id")
-    return FaultRule(rid, service, dict(match), effect, times, int(after), float(probability), int(seed))
+        return  # the model names the problem
+    service = doc.get("service", ANY_SERVICE)
+    if not isinstance(service, str):
+        return
+    if service not in match_fields:
+        raise FaultRuleError("service", f"must be one of {', '.join(match_fields)}")
+    match = doc.get("match")
+    known = match_fields.get(service, ())
+    for key in match if isinstance(match, dict) else ():
+        if key not in known:
+            raise FaultRuleError(f"match.{key}", f"unknown match field; one of {', '.join(known)}")
+
+
+def _stored_rule(doc: Any) -> FaultRule | None:
+    """A persisted rule, or None (logged) when what is stored is not a rule."""
+    try:
+        checked = validate(StoredRule, doc, "rule")
+    except InvalidDocument as exc:
+        log.warning("ignoring a stored fault rule that does not validate (%s): %.200r", exc, doc)
+        return None
+    return FaultRule(checked.id, checked.service, dict(checked.match), doc["effect"], checked.times,
+                     checked.after, float(checked.probability), checked.seed, checked.seen,
+                     checked.applied, checked.draws)
 
 
 def matches(rule: FaultRule, service: str, info: dict[str, Any]) -> bool:
@@ -198,13 +277,27 @@ class Faults:
         self._docs = docs
         self._ids = ids
         self._lock = threading.Lock()
-        self._rules: list[FaultRule] = [FaultRule(**doc) for _, doc in docs.scan(_KIND, _GLOBAL)]
-        self._rules.sort(key=lambda r: r.id)
+        stored = (_stored_rule(doc) for _, doc in docs.scan(_KIND, _GLOBAL))
+        self._rules: list[FaultRule] = sorted((r for r in stored if r), key=lambda r: r.id)
         self._rngs: dict[str, random.Random] = {}
+        self._match_fields: dict[str, tuple[str, ...]] = {}
+
+    def register_match_fields(self, service: str, names: Iterable[str]) -> None:
+        """Declare a service (rules may name it) and what its requests, tasks and notifications
+        describe beyond COMMON_MATCH_FIELDS, so rules can match on it."""
+        with self._lock:
+            self._match_fields[service] = (*COMMON_MATCH_FIELDS, *names)
+
+    def match_fields(self) -> dict[str, tuple[str, ...]]:
+        """Service (and "*": every field of every service) -> the fields its rules match on."""
+        with self._lock:
+            every = dict.fromkeys(f for fields in self._match_fields.values() for f in fields)
+            return {**self._match_fields, ANY_SERVICE: tuple(every) or COMMON_MATCH_FIELDS}
 
     def add(self, doc: Any) -> FaultRule:
+        match_fields = self.match_fields()
         with self._lock:
-            rule = parse_rule(doc, f"fault-{self._ids.hex(8)}")
+            rule = parse_rule(doc, f"fault-{self._ids.hex(8)}", match_fields)
             if any(r.id == rule.id for r in self._rules):
                 raise FaultRuleError("id", f"a rule with id {rule.id!r} exists")
             self._rules.append(rule)

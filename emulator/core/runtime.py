@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 from pathlib import Path
@@ -9,14 +10,16 @@ from pathlib import Path
 from emulator.config import Config
 from emulator.core.accounts import Accounts
 from emulator.core.blobs import BlobStore
-from emulator.core.clock import Clock
+from emulator.core.clock import Clock, restore_clock
 from emulator.core.documents import Documents
 from emulator.core.faults import Faults
 from emulator.core.ids import Ids
 from emulator.core.journal import Journal
+from emulator.core.scenario import ScenarioSections
 from emulator.core.tasks import TaskEvents, WorkerPool
 
 _CLOCK_KIND = "clock"
+log = logging.getLogger("emulator")
 
 
 class Runtime:
@@ -32,14 +35,13 @@ class Runtime:
         self.docs = Documents(self.data_dir / "emulator.sqlite3")
         self.blobs = BlobStore(self.data_dir)
         self.ids = Ids(config.seed)
-        saved = self.docs.get(_CLOCK_KIND, "_", "clock") or {}
-        self.clock_restored = bool(saved)
-        self.clock = Clock(offset=saved.get("offset", 0.0), frozen_at=saved.get("frozen_at"))
+        self.clock, self.clock_restored = self._load_clock()
         self.clock.on_change(self._save_clock)
         self.accounts = Accounts(config, self.docs, self.ids)
         self.events = TaskEvents(self.docs, self.clock)
         self.pool = WorkerPool(config.workers)
-        self.faults = Faults(self.docs, self.ids)
+        self.faults = Faults(self.docs, self.ids)  # services register their match fields
+        self.scenario = ScenarioSections()  # services register their scenario sections
         self.journal = Journal(config.journal_size)
 
     def reset(self, namespace: str | None = None) -> None:
@@ -55,6 +57,18 @@ class Runtime:
         self.clock.reset()
         self.faults.clear()
         self.journal.clear()
+
+    def _load_clock(self) -> tuple[Clock, bool]:
+        """The stored clock and True; or, when none is stored or what is stored is unusable
+        (reported here, then dropped so a server never keeps failing on it), wall time and False."""
+        try:
+            saved = self.docs.get(_CLOCK_KIND, "_", "clock")
+            if saved is not None:
+                return restore_clock(saved), True
+        except ValueError as exc:  # InvalidDocument, or a body that is not JSON
+            log.warning("the stored clock is unusable (%s); it is reset to wall time", exc)
+            self.docs.delete(_CLOCK_KIND, "_", "clock")
+        return Clock(), False
 
     def _save_clock(self) -> None:
         self.docs.put(_CLOCK_KIND, "_", "clock", self.clock.state())

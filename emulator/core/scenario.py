@@ -16,25 +16,34 @@ and state to seed (buckets with objects from local files, projects, topics, queu
     queues: [{name: imm-done}]
     subscriptions: [{topic: test-mns-topic, name: to-queue, endpoint: "queue:imm-done"}]
 
-Seeding is idempotent: on a restart with the same data directory existing things are kept, and
-so are the clock and the counters of fault rules.
+`clock`, `faults` and `namespaces` are core's; every other section belongs to the service that
+registered it (`ScenarioSections.register`, called when the service is built) with the model of
+one item and the seeder that creates it. Sections are seeded in the order they were registered.
+
+The whole file is validated before anything is applied. Seeding is idempotent: on a restart with
+the same data directory existing things are kept, and so are the clock and the counters of fault
+rules.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from emulator.core.accounts import DEFAULT_NAMESPACE
+from emulator.core.clock import ClockCommand, apply_clock
 from emulator.core.errors import ServiceError
-from emulator.core.faults import FaultRuleError
-from emulator.core.runtime import Runtime
+from emulator.core.validation import Document, InvalidDocument, validate
 
-SECTIONS = ("clock", "faults", "namespaces", "buckets", "projects", "topics", "queues", "subscriptions")
+if TYPE_CHECKING:
+    from emulator.core.runtime import Runtime
+
+CORE_SECTIONS = ("clock", "faults", "namespaces")
 
 
 class ScenarioError(ValueError):
@@ -43,105 +52,123 @@ class ScenarioError(ValueError):
         self.field = field
 
 
+class SectionItem(Document):
+    """One item of a service's section; any item may name the namespace it is created in."""
+
+    namespace: str = DEFAULT_NAMESPACE
+
+
+# Creates one item: (namespace, item, directory of the scenario file). It raises ServiceError as
+# its service would answer, or InvalidDocument naming a field of the item.
+Seeder = Callable[[str, Any, Path], None]
+
+
+@dataclass(frozen=True)
+class Section:
+    item: type[SectionItem]
+    seed: Seeder
+
+
+class ScenarioSections:
+    """The sections services own, registered when each service is built."""
+
+    def __init__(self) -> None:
+        self._sections: dict[str, Section] = {}
+
+    def register(self, name: str, item: type[SectionItem], seed: Seeder) -> None:
+        if name in CORE_SECTIONS or name in self._sections:
+            raise ValueError(f"scenario section {name!r} is registered twice")
+        self._sections[name] = Section(item, seed)
+
+    def items(self) -> list[tuple[str, Section]]:
+        return list(self._sections.items())
+
+    def names(self) -> tuple[str, ...]:
+        return (*CORE_SECTIONS, *self._sections)
+
+
+class CoreSections(Document):
+    """The sections core owns; the services' are checked against their own item models."""
+
+    clock: ClockCommand | None = None
+    faults: list[dict[str, Any]] | None = None
+    namespaces: list[str] | None = None
+
+
 def load_scenario(path: Path) -> dict[str, Any]:
+    """The file as a mapping of sections (not yet validated against them)."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ScenarioError("file", f"cannot read {path}: {exc.strerror}") from exc
+    kind = "JSON" if path.suffix.lower() == ".json" else "YAML"
     try:
-        doc = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        doc = json.loads(text) if kind == "JSON" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
-        kind = "JSON" if path.suffix.lower() == ".json" else "YAML"
         raise ScenarioError("file", f"not valid {kind}: {exc}") from exc
+    except RecursionError:
+        raise ScenarioError("file", f"not valid {kind}: nested too deeply") from None
     if doc is None:
         return {}
     if not isinstance(doc, dict):
         raise ScenarioError("file", "the top level must be a mapping")
-    unknown = set(doc) - set(SECTIONS)
-    if unknown:
-        raise ScenarioError(sorted(unknown)[0], f"unknown section; one of {', '.join(SECTIONS)}")
     return doc
 
 
-def _items(doc: dict[str, Any], section: str) -> list[dict[str, Any]]:
-    items = doc.get(section) or []
-    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        raise ScenarioError(section, "must be a list of mappings")
-    return items
-
-
-def _namespace(runtime: Runtime, item: dict[str, Any], where: str) -> str:
-    ns = item.get("namespace", DEFAULT_NAMESPACE)
-    if runtime.accounts.get(ns) is None:
-        raise ScenarioError(f"{where}.namespace", f"no namespace {ns!r} (list it under namespaces)")
-    return ns
-
-
-# A seeder creates one item of a section through a service model: (runtime, models, ns, item).
-Seeder = Callable[[Any, str, dict[str, Any]], None]
-
-
-def apply_scenario(runtime: Runtime, models: dict[str, Any], doc: dict[str, Any], base_dir: Path,
-                   seeders: dict[str, Seeder] | None = None) -> None:
-    from emulator.admin.routes import BadRequest, apply_clock
-
-    if "clock" in doc and not runtime.clock_restored:  # a restart keeps the clock it had
-        if not isinstance(doc["clock"], dict):
-            raise ScenarioError("clock", "must be a mapping")
+def apply_scenario(runtime: Runtime, doc: dict[str, Any], base_dir: Path) -> None:
+    """Validate every section, then apply core's and seed the services' (ScenarioError names the
+    first bad field: `scenario: buckets[0].objects[1].file: no such file: ...`)."""
+    sections = runtime.scenario
+    unknown = [name for name in doc if name not in sections.names()]
+    if unknown:
+        raise ScenarioError(str(unknown[0]), f"unknown section; one of {', '.join(sections.names())}")
+    core = _checked(CoreSections, {k: v for k, v in doc.items() if k in CORE_SECTIONS})
+    seeded = [(name, section, _items(section, name, doc.get(name))) for name, section in sections.items()]
+    if core.clock is not None and not runtime.clock_restored:  # a restart keeps the clock it had
         try:
-            apply_clock(runtime, doc["clock"])
-        except BadRequest as exc:
+            apply_clock(runtime.clock, core.clock)
+        except InvalidDocument as exc:
             raise ScenarioError(f"clock.{exc.field}", exc.message) from exc
-    names = doc.get("namespaces") or []
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise ScenarioError("namespaces", "must be a list of names")
-    for name in names:
+    for name in core.namespaces or []:
         if runtime.accounts.get(name) is None:
             runtime.accounts.create(name)
     existing = {r.id for r in runtime.faults.list()}
-    for index, rule in enumerate(_items(doc, "faults")):
+    for index, rule in enumerate(core.faults or []):
         rule = {"id": f"scenario-{index}", **rule}
         if rule["id"] in existing:
             continue  # kept from an earlier start, with its counters
         try:
             runtime.faults.add(rule)
-        except FaultRuleError as exc:
+        except InvalidDocument as exc:
             raise ScenarioError(f"faults[{index}].{exc.field}", exc.message) from exc
-    oss = models["oss"]
-    for index, bucket in enumerate(_items(doc, "buckets")):
-        where = f"buckets[{index}]"
-        ns = _namespace(runtime, bucket, where)
-        try:
-            oss.create_bucket(ns, str(bucket.get("name", "")), bucket.get("acl", "private"))
-            for j, obj in enumerate(bucket.get("objects") or []):
-                _seed_object(oss, ns, bucket["name"], obj, base_dir, f"{where}.objects[{j}]")
-        except ServiceError as exc:
-            raise ScenarioError(where, f"{exc.code}: {exc.message}") from exc
-    for section, seeder in (seeders or {}).items():
-        for index, item in enumerate(_items(doc, section)):
-            where = f"{section}[{index}]"
+    for name, section, items in seeded:
+        for index, item in enumerate(items):
+            where = f"{name}[{index}]"
+            if runtime.accounts.get(item.namespace) is None:
+                raise ScenarioError(f"{where}.namespace",
+                                    f"no namespace {item.namespace!r} (list it under namespaces)")
             try:
-                seeder(models, _namespace(runtime, item, where), item)
+                section.seed(item.namespace, item, base_dir)
             except ServiceError as exc:
                 raise ScenarioError(where, f"{exc.code}: {exc.message}") from exc
+            except InvalidDocument as exc:
+                raise ScenarioError(f"{where}.{exc.field}", exc.message) from exc
             except (KeyError, TypeError, ValueError) as exc:
                 raise ScenarioError(where, f"invalid item: {exc}") from exc
-    unseeded = [s for s in ("projects", "topics", "queues", "subscriptions")
-                if doc.get(s) and s not in (seeders or {})]
-    if unseeded:
-        raise ScenarioError(unseeded[0], "this section is not supported yet")
 
 
-def _seed_object(oss, ns: str, bucket: str, obj: Any, base_dir: Path, where: str) -> None:
-    if not isinstance(obj, dict) or not isinstance(obj.get("key"), str):
-        raise ScenarioError(where, "needs a key and a file or content")
-    content_type = obj.get("content_type")
-    if "file" in obj:
-        path = (base_dir / str(obj["file"])).resolve()
-        if not path.is_file():
-            raise ScenarioError(f"{where}.file", f"no such file: {path}")
-        oss.put_file(ns, bucket, obj["key"], path, content_type)
-    elif "content" in obj:
-        oss.put_bytes(ns, bucket, obj["key"], str(obj["content"]).encode(), content_type)
-    else:
-        raise ScenarioError(where, "needs a file or content")
+def _checked(model: type[Document], value: Any, where: str = "") -> Any:
+    """`value` validated; a ScenarioError names the bad field below `where`."""
+    try:
+        return validate(model, value)
+    except InvalidDocument as exc:
+        field = ".".join(part for part in (where, exc.field) if part).replace(".[", "[")
+        raise ScenarioError(field, exc.message) from exc
+
+
+def _items(section: Section, name: str, value: Any) -> list[SectionItem]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise ScenarioError(name, "must be a list of mappings")
+    return [_checked(section.item, item, f"{name}[{index}]") for index, item in enumerate(value)]

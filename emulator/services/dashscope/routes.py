@@ -142,6 +142,7 @@ def render_error(ctx: Ctx, err: ServiceError) -> Response:
 
 def build_dashscope(runtime: Runtime, objects: ObjectStore) -> Service[DashScopeModel]:
     model = DashScopeModel(runtime, objects, TaskRunner(runtime, SERVICE))
+    runtime.faults.register_match_fields("dashscope", ("model", "task_type"))
 
     def tasks(namespace: str | None) -> list[dict[str, Any]]:
         spaces = [namespace] if namespace else [c.namespace for c in runtime.accounts.all()]

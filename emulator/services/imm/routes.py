@@ -18,7 +18,7 @@ from emulator.core.ports import ObjectStore, Publisher
 from emulator.core.runtime import Runtime
 from emulator.core.tasks import TaskRunner
 from emulator.core.timefmt import parse_iso
-from emulator.services.imm import errors, wire
+from emulator.services.imm import errors, seed, wire
 from emulator.services.imm.convert import parse_convert_request
 from emulator.services.imm.errors import invalid
 from emulator.services.imm.model import PROJECT_LIMITS, TASK_STATUSES, ImmModel, task_view
@@ -242,6 +242,8 @@ def render_error(ctx: Ctx, err: ServiceError) -> Response:
 
 def build_imm(runtime: Runtime, objects: ObjectStore, publisher: Publisher) -> Service[ImmModel]:
     model = ImmModel(runtime)
+    runtime.faults.register_match_fields("imm", ("project", "topic", "task_type"))
+    seed.register(runtime, model)
     tasks = TaskRunner(runtime, SERVICE)
     jobs = MediaConvertJobs(runtime, model, tasks, objects, publisher)
     model.start_task = jobs.submit

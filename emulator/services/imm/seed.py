@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
 
 from emulator.core.errors import ServiceError
+from emulator.core.runtime import Runtime
+from emulator.core.scenario import SectionItem
+from emulator.core.validation import NonEmptyString
+from emulator.services.imm.model import ImmModel
 
 
-def seed_project(models: dict[str, Any], ns: str, item: dict[str, Any]) -> None:
-    imm = models["imm"]
-    try:
-        imm.get_project(ns, item["name"])  # kept from an earlier start
-    except ServiceError:
-        imm.create_project(ns, item["name"], str(item.get("description", "")))
+class ProjectItem(SectionItem):
+    name: NonEmptyString
+    description: str = ""
+
+
+def register(runtime: Runtime, imm: ImmModel) -> None:
+    def seed_project(ns: str, project: ProjectItem, base_dir: Path) -> None:
+        try:
+            imm.get_project(ns, project.name)  # kept from an earlier start
+        except ServiceError:
+            imm.create_project(ns, project.name, project.description)
+
+    runtime.scenario.register("projects", ProjectItem, seed_project)

@@ -16,7 +16,7 @@ from emulator.core.accounts import DEFAULT_NAMESPACE
 from emulator.core.errors import ServiceError
 from emulator.core.pipeline import Handler, RequestContext, Service
 from emulator.core.runtime import Runtime
-from emulator.services.mns import errors, wire
+from emulator.services.mns import errors, seed, wire
 from emulator.services.mns.model import MnsModel
 from emulator.services.mns.push import API_VERSION, Pusher
 
@@ -350,6 +350,8 @@ def finish(ctx: Ctx, response: Response) -> None:
 
 def build_mns(runtime: Runtime) -> Service[MnsModel]:
     model = MnsModel(runtime.config, runtime.docs, runtime.clock, runtime.ids)
+    runtime.faults.register_match_fields("mns", ("topic", "queue"))
+    seed.register(runtime, model)
     pusher = Pusher(runtime, model)
 
     def reset(namespace: str | None) -> None:

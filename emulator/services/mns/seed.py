@@ -1,30 +1,51 @@
-"""Scenario-file sections MNS owns: queues, topics, subscriptions (see core/scenario.py)."""
+"""Scenario-file sections MNS owns: queues, topics, subscriptions (see core/scenario.py).
+
+Beside `name` (and `topic` for a subscription), an item's fields are the attributes of the
+queue, topic or subscription, as MNS names them (VisibilityTimeout) or, for a subscription, in
+snake case (notify_content_format).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+
+from pydantic import ConfigDict
+
+from emulator.core.runtime import Runtime
+from emulator.core.scenario import SectionItem
+from emulator.core.validation import NonEmptyString
+from emulator.services.mns.model import MnsModel
 
 _SUBSCRIPTION_FIELDS = {"endpoint": "Endpoint", "notify_strategy": "NotifyStrategy",
                         "notify_content_format": "NotifyContentFormat", "filter_tag": "FilterTag"}
 
 
-def _attributes(item: dict[str, Any], skip: tuple[str, ...]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if k not in skip}
+class NamedItem(SectionItem):
+    model_config = ConfigDict(extra="allow")  # the attributes, checked by the model
+    name: NonEmptyString
 
 
-def seed_queue(models: dict[str, Any], ns: str, item: dict[str, Any]) -> None:
-    models["mns"].create_queue(ns, item["name"], _attributes(item, ("name", "namespace")))
+class SubscriptionItem(NamedItem):
+    topic: NonEmptyString
 
 
-def seed_topic(models: dict[str, Any], ns: str, item: dict[str, Any]) -> None:
-    models["mns"].create_topic(ns, item["name"], _attributes(item, ("name", "namespace")))
+def register(runtime: Runtime, mns: MnsModel) -> None:
+    config = runtime.config
 
+    def seed_queue(ns: str, item: NamedItem, base_dir: Path) -> None:
+        mns.create_queue(ns, item.name, dict(item.model_extra or {}))
 
-def seed_subscription(models: dict[str, Any], ns: str, item: dict[str, Any], region: str = "",
-                      account_id: str = "") -> None:
-    given = {_SUBSCRIPTION_FIELDS.get(k, k): str(v) for k, v in item.items()
-             if k not in ("topic", "name", "namespace")}
-    endpoint = given.get("Endpoint", "")
-    if endpoint.startswith("queue:"):  # shorthand for the queue endpoint ARN
-        given["Endpoint"] = f"acs:mns:{region}:{account_id}:queues/{endpoint[len('queue:'):]}"
-    models["mns"].subscribe(ns, item["topic"], item["name"], given)
+    def seed_topic(ns: str, item: NamedItem, base_dir: Path) -> None:
+        mns.create_topic(ns, item.name, dict(item.model_extra or {}))
+
+    def seed_subscription(ns: str, item: SubscriptionItem, base_dir: Path) -> None:
+        given = {_SUBSCRIPTION_FIELDS.get(k, k): str(v) for k, v in (item.model_extra or {}).items()}
+        endpoint = given.get("Endpoint", "")
+        if endpoint.startswith("queue:"):  # shorthand for the queue endpoint ARN
+            queue = endpoint[len("queue:"):]
+            given["Endpoint"] = f"acs:mns:{config.region}:{config.account_id}:queues/{queue}"
+        mns.subscribe(ns, item.topic, item.name, given)
+
+    runtime.scenario.register("queues", NamedItem, seed_queue)
+    runtime.scenario.register("topics", NamedItem, seed_topic)
+    runtime.scenario.register("subscriptions", SubscriptionItem, seed_subscription)

@@ -35,7 +35,7 @@ from emulator.core.errors import ServiceError
 from emulator.core.pipeline import Handler, RequestContext, Service
 from emulator.core.runtime import Runtime
 from emulator.core.timefmt import http_date, iso_whole_seconds, parse_http_date, parse_iso
-from emulator.services.oss import errors, wire
+from emulator.services.oss import errors, seed, wire
 from emulator.services.oss.documents import ObjectMeta
 from emulator.services.oss.model import OssModel, check_bucket_name
 
@@ -698,6 +698,8 @@ def operation(method: str, level: str, query: dict[str, str], headers: dict[str,
 
 def build_oss(runtime: Runtime) -> Service[OssModel]:
     model = OssModel(runtime)
+    runtime.faults.register_match_fields("oss", ("bucket",))
+    seed.register(runtime, model)
     throttled = errors.throttled()
 
     def info() -> dict[str, Any]:
