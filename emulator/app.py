@@ -24,6 +24,7 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from emulator.admin.routes import build_admin
+from emulator.core import requestlog
 from emulator.core.errors import ServiceError
 from emulator.core.faults import REQUEST_EFFECTS, FaultRule
 from emulator.core.runtime import Runtime
@@ -142,7 +143,7 @@ class EmulatorApp:
             if rule is None or not await self._apply(rule, service, scope, receive, recording_send, send):
                 await service.app(scope, receive, recording_send)
         finally:
-            self.runtime.journal.record({
+            record = {
                 "time": self.runtime.clock.now(), "namespace": info.get("namespace"),
                 "service": service.name, "action": info.get("action"), "method": scope["method"],
                 "path": scope["path"], "status": status.get("code"),
@@ -150,7 +151,10 @@ class EmulatorApp:
                 "fault": {"id": rule.id, "effect": rule.effect_name} if rule else None,
                 **{k: v for k, v in info.items()
                    if k in ("bucket", "project", "topic", "queue", "model", "task_type")},
-            })
+            }
+            self.runtime.journal.record(record)
+            if not self.runtime.config.quiet:
+                requestlog.write_line(record)
 
     async def _apply(self, rule: FaultRule, service: ServiceHandle, scope: Scope, receive: Receive,
                      send: Send, server_send: Send) -> bool:

@@ -9,6 +9,11 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_PORT = 9088
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
+
+class ConfigError(ValueError):
+    """A setting that cannot work, said in one line."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,8 @@ class Config:
     # Task workers for media conversion; 0 means one per core.
     workers: int = 0
     log_level: str = "warning"
+    # No request log on stderr.
+    quiet: bool = False
     # OSS limits: PutObject / PostObject / one part (5 GiB), smallest non-last part (100 KiB).
     oss_max_object_size: int = 5 * 1024**3
     oss_min_part_size: int = 100 * 1024
@@ -63,7 +70,10 @@ def _coerce(value: str, target: Any) -> Any:
     if isinstance(target, bool):
         return value.strip().lower() in ("1", "true", "yes", "on")
     if isinstance(target, int):
-        return int(value)
+        try:
+            return int(value)
+        except ValueError as exc:
+            raise ConfigError(f"{value!r} is not a whole number") from exc
     return value
 
 
@@ -79,6 +89,23 @@ def from_env(environ: dict[str, str] | None = None, **overrides: Any) -> Config:
         if f.name in ("data_dir", "scenario", "dashscope_url_aliases"):
             values[f.name] = Path(raw) if raw else None
         else:
-            values[f.name] = _coerce(raw, getattr(defaults, f.name))
+            try:
+                values[f.name] = _coerce(raw, getattr(defaults, f.name))
+            except ConfigError as exc:
+                raise ConfigError(f"{_ENV_PREFIX}{f.name.upper()}: {exc}") from exc
     values.update({k: v for k, v in overrides.items() if v is not None})
-    return Config(**values)
+    config = Config(**values)
+    check(config)
+    return config
+
+
+def check(config: Config) -> None:
+    """Refuse settings the server cannot run with (ConfigError)."""
+    if not 1 <= config.port <= 65535:
+        raise ConfigError(f"port must be from 1 to 65535, not {config.port}")
+    if config.workers < 0:
+        raise ConfigError(f"workers must be >= 1 (0: one per core), not {config.workers}")
+    if config.log_level.lower() not in LOG_LEVELS:
+        raise ConfigError(f"log level must be one of {', '.join(LOG_LEVELS)}, not {config.log_level!r}")
+    if config.speed not in ("instant", "realistic"):
+        raise ConfigError(f"speed must be instant or realistic, not {config.speed!r}")

@@ -4,6 +4,7 @@ IMM, @alicloud/mns, and fetch for DashScope."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -23,7 +24,7 @@ def test_node_suite_passes(tmp_path: Path) -> None:
     scenario = ROOT / "fixtures" / "scenarios" / "seed-docs.yaml"
     with LiveServer(extra_args=["--scenario", str(scenario)]) as server:
         result = subprocess.run([node, "--test", "--test-reporter=spec"], cwd=NODE_SUITE,
-                                env={"PATH": shutil.os.environ["PATH"], "EMULATOR_URL": server.url},
+                                env={"PATH": os.environ["PATH"], "EMULATOR_URL": server.url},
                                 capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     assert "# fail 0" in result.stdout or "ℹ fail 0" in result.stdout, result.stdout[-3000:]
