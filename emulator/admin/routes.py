@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from emulator import __version__
+from emulator.admin.console import console_routes, public_task
 from emulator.core.faults import FaultRuleError
 from emulator.core.runtime import Runtime
 from emulator.core.service import ServiceHandle
@@ -188,7 +189,7 @@ def build_admin(runtime: Runtime, services: dict[str, ServiceHandle], models: di
         listed = []
         for name, service in services.items():
             if service.tasks and service_filter in (None, name):
-                listed += [{"service": name, **t} for t in service.tasks(namespace)]
+                listed += [public_task(runtime, {"service": name, **t}) for t in service.tasks(namespace)]
         return JSONResponse({"tasks": listed})
 
     async def task_events(request: Request) -> JSONResponse:
@@ -224,6 +225,7 @@ def build_admin(runtime: Runtime, services: dict[str, ServiceHandle], models: di
         Route("/_emulator/tasks", tasks, methods=["GET"]),
         Route("/_emulator/tasks/{task_id}/events", task_events, methods=["GET"]),
         Route("/_emulator/billing", billing, methods=["GET"]),
+        *console_routes(runtime, services, models),
     ], exception_handlers={BadRequest: bad_request})
 
 
