@@ -129,6 +129,9 @@ def build_dashscope(runtime: Runtime, oss_model: OssModel) -> Built:
     routes = [
         Route("/api/v1/services/aigc/image2video/video-synthesis",
               endpoint(submit, wire.SUBMIT_CONTENT_TYPE), methods=["POST"]),
+        # The documentation prints the submit URL with a trailing slash.
+        Route("/api/v1/services/aigc/image2video/video-synthesis/",
+              endpoint(submit, wire.SUBMIT_CONTENT_TYPE), methods=["POST"]),
         # The SDK posts here without task="image2video"; the animate models do not live there.
         Route("/api/v1/services/aigc/video-generation/video-synthesis",
               endpoint(wrong_path, wire.SUBMIT_CONTENT_TYPE), methods=["POST"]),
