@@ -24,6 +24,8 @@ from tests.requirements import require
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
+# Generous: a loaded CI machine can take seconds to paint; a pass never waits this long.
+BROWSER_TIMEOUT_MS = 60_000
 SEED_EXAMPLE = {
     "ProjectName": "test-project", "Notification": {"MNS": {"TopicName": "test-mns-topic"}},
     "Sources": [{"URI": "oss://test-bucket/video-demo/brewing.mov"}],
@@ -100,14 +102,16 @@ def page(seeded: tuple[LiveServer, str]):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--disable-component-update", "--disable-sync"])
-        context = browser.new_page(viewport={"width": 1180, "height": 760})
-        yield context
+        page = browser.new_page(viewport={"width": 1180, "height": 760})
+        page.set_default_timeout(BROWSER_TIMEOUT_MS)
+        yield page
         browser.close()
 
 
 def test_console_in_a_browser(seeded: tuple[LiveServer, str], page, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
+    expect.set_options(timeout=BROWSER_TIMEOUT_MS)
     server, task_id = seeded
     page.goto(f"{server.url}/_emulator/ui")
 
