@@ -6,10 +6,15 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 DEFAULT_PORT = 9088
 ENV_PREFIX = "EMULATOR_"
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
+
+class ConfigError(ValueError):
+    """A setting that cannot work, said in one line."""
 
 
 class Config(BaseModel):
@@ -39,7 +44,9 @@ class Config(BaseModel):
     scenario: Path | None = None
     # Task workers for media conversion; 0 means one per core.
     workers: Annotated[int, Field(ge=0)] = 0
-    log_level: str = "warning"
+    log_level: Literal[LOG_LEVELS] = "warning"  # uvicorn's
+    # No request log on stderr.
+    quiet: bool = False
     # OSS limits: PutObject / PostObject / one part (5 GiB), smallest non-last part (100 KiB).
     oss_max_object_size: Annotated[int, Field(ge=1)] = 5 * 1024**3
     oss_min_part_size: Annotated[int, Field(ge=1)] = 100 * 1024
@@ -77,6 +84,12 @@ def _env_config() -> type[Config]:
 
 def from_env(**overrides: Any) -> Config:
     """Defaults, then EMULATOR_<FIELD> variables, then explicit overrides (from flags; None means
-    not given). Raises pydantic's ValidationError for a value that is not valid."""
+    not given). Raises ConfigError naming the variable (and flag) of a value that is not valid."""
     given = {k: v for k, v in overrides.items() if v is not None}
-    return Config(**_env_config()(**given).model_dump())
+    try:
+        return Config(**_env_config()(**given).model_dump())
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        name = str(error["loc"][0]) if error["loc"] else "settings"
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()} (or --{name.replace('_', '-')}): "
+                          f"{error['msg']}") from None

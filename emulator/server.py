@@ -1,8 +1,16 @@
-"""Runs the emulator under uvicorn."""
+"""Runs the emulator under uvicorn.
+
+The order makes every start-up failure one line and exit status 2 with nothing left behind: the
+port is bound first (before any banner), then the data directory is checked and created (and
+removed again if the start fails and it was new), then the scenario is loaded, then the banner."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import socket
 import sys
+from pathlib import Path
 
 import uvicorn
 
@@ -11,6 +19,10 @@ from emulator.app import build_app, load_into
 from emulator.config import Config
 from emulator.core.runtime import Runtime
 from emulator.core.scenario import ScenarioError
+
+
+class StartError(Exception):
+    """Why the server cannot start, in one line."""
 
 
 def uvicorn_config(app, config: Config) -> uvicorn.Config:
@@ -26,20 +38,70 @@ def uvicorn_config(app, config: Config) -> uvicorn.Config:
     )
 
 
-def serve(config: Config) -> None:
-    runtime = Runtime(config)
-    app = build_app(runtime)
-    if config.scenario:
-        try:
-            load_into(app, config.scenario)
-        except ScenarioError as exc:
-            runtime.close()
-            print(f"aliyun-emulator: {exc}", file=sys.stderr)
-            raise SystemExit(2) from exc
-    where = "ephemeral" if config.ephemeral else str(runtime.data_dir)
-    print(f"aliyun-emulator {__version__} on {config.public_url} (data: {where})", file=sys.stderr,
-          flush=True)
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, or StartError (port in use, address not available)."""
     try:
-        uvicorn.Server(uvicorn_config(app, config)).run()
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise StartError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise StartError(f"cannot listen on {host}:{port}: {exc.strerror.lower()}") from exc
+    sock.set_inheritable(True)
+    return sock
+
+
+def check_data_dir(path: Path) -> bool:
+    """Make sure state can be kept in `path`; True when it had to be created (StartError if not)."""
+    if path.exists() and not path.is_dir():
+        raise StartError(f"data dir {path} is not a directory")
+    created = not path.exists()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StartError(f"cannot create data dir {path}: {exc.strerror.lower()}") from exc
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise StartError(f"data dir {path} is not writable")
+    return created
+
+
+def serve(config: Config) -> int:
+    try:
+        sock = bind(config.host, config.port)
+    except StartError as exc:
+        print(f"aliyun-emulator serve: {exc}", file=sys.stderr)
+        return 2
+    data_dir = None if config.ephemeral else config.resolved_data_dir()
+    created = False
+    runtime = None
+    try:
+        if data_dir is not None:
+            created = check_data_dir(data_dir)
+        runtime = Runtime(config)
+        app = build_app(runtime)
+        if config.scenario:
+            load_into(app, config.scenario)
+    except (StartError, ScenarioError) as exc:
+        sock.close()
+        if runtime:
+            runtime.close()
+        if created and data_dir is not None:
+            shutil.rmtree(data_dir, ignore_errors=True)
+        print(f"aliyun-emulator serve: {exc}", file=sys.stderr)
+        return 2
+    where = "ephemeral" if config.ephemeral else str(runtime.data_dir)
+    print(f"aliyun-emulator {__version__} on {config.public_url} (data: {where})\n"
+          f"  console: {config.public_url}/_emulator/ui"
+          f"{'' if config.quiet else '   (request log below; --quiet turns it off)'}",
+          file=sys.stderr, flush=True)
+    try:
+        uvicorn.Server(uvicorn_config(app, config)).run(sockets=[sock])
     finally:
         runtime.close()
+    return 0

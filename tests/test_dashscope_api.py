@@ -298,3 +298,11 @@ def test_results_are_real_identical_mp4s_for_identical_inputs(emulator, tmp_path
     info = probe(path, count_frames=True)
     assert (info.video_codec, info.frame_count, info.duration) == ("h264", 130, 5.2)
     assert videos[0].index(b"moov") < videos[0].index(b"mdat")
+
+
+def test_the_submit_url_answers_with_a_trailing_slash_as_documented(emulator):
+    response = httpx.post(emulator.url + SUBMIT + "/", json=seed_body(), timeout=30,
+                          headers={"X-DashScope-Async": "enable", "Authorization": "Bearer sk-emulator"})
+    assert response.status_code == 200, response.text
+    assert response.json()["output"]["task_status"] == "PENDING"
+    assert emulator.requests(service="dashscope")[-1]["action"] == "CreateTask"

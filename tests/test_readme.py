@@ -28,8 +28,12 @@ def _run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize("code", PYTHON, ids=[f"python-{i}" for i in range(len(PYTHON))])
 def test_python_example(code: str, emulator: LiveServer, tmp_path: Path) -> None:
     """A script runs with `python -c`; a test module (it has `def test_`) runs under pytest with
-    the plugin, as a user's suite would. Both find the seed's `brewing.mov` beside them."""
+    the plugin, as a user's suite would. Both find the seed's `brewing.mov` (and the DashScope
+    example's `person.jpeg` and `dance.mp4`) beside them."""
     shutil.copy(ROOT / "fixtures" / "brewing.mov", tmp_path / "brewing.mov")
+    # "your files" of the DashScope local-upload example
+    shutil.copy(ROOT / "emulator" / "assets" / "move_input_image.jpeg", tmp_path / "person.jpeg")
+    shutil.copy(ROOT / "emulator" / "assets" / "move_input_video.mp4", tmp_path / "dance.mp4")
     script = code.replace("127.0.0.1:9088", emulator.endpoint)
     if "def test_" in code:
         (tmp_path / "test_example.py").write_text(script)
@@ -47,3 +51,22 @@ def test_curl_example(code: str, emulator: LiveServer, tmp_path: Path) -> None:
     script = "set -e\n" + code.replace("127.0.0.1:9088", emulator.endpoint).replace("curl -s", "curl -sf")
     result = _run(["bash", "-c", script], tmp_path)
     assert result.returncode == 0, result.stderr + result.stdout
+
+
+def test_the_scenario_shown_is_the_real_file() -> None:
+    shown = [code for lang, code in re.findall(r"```(yaml)\n(.*?)```", README, re.S)
+             if "fixtures/scenarios/seed-docs.yaml" in code]
+    assert shown == [(ROOT / "fixtures" / "scenarios" / "seed-docs.yaml").read_text(encoding="utf-8")]
+
+
+def test_every_readme_flag_exists() -> None:
+    """The settings table and the CLI table name only flags and commands the parser knows."""
+    from emulator.cli import build_parser
+
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices  # argparse keeps them nowhere public
+    serve_flags = {opt for action in commands["serve"]._actions for opt in action.option_strings}
+    named = set(re.findall(r"^\| `(--[a-z-]+)", README, re.M))
+    assert named and named <= serve_flags, named - serve_flags
+    used = set(re.findall(r"`aliyun-emulator ([a-z]+)", README))
+    assert used and used <= set(commands), used - set(commands)

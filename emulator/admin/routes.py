@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from emulator import __version__
+from emulator.admin.console import console_routes, public_task
 from emulator.core.clock import ClockCommand, apply_clock
 from emulator.core.pipeline import Service
 from emulator.core.runtime import Runtime
@@ -169,7 +170,7 @@ def build_admin(runtime: Runtime, services: dict[str, Service[Any]]) -> Starlett
         listed = []
         for name, service in services.items():
             if service.tasks and service_filter in (None, name):
-                listed += [{"service": name, **t} for t in service.tasks(namespace)]
+                listed += [public_task(runtime, {"service": name, **t}) for t in service.tasks(namespace)]
         return JSONResponse({"tasks": listed})
 
     async def task_events(request: Request) -> JSONResponse:
@@ -208,6 +209,7 @@ def build_admin(runtime: Runtime, services: dict[str, Service[Any]]) -> Starlett
         Route("/_emulator/tasks", tasks, methods=["GET"]),
         Route("/_emulator/tasks/{task_id}/events", task_events, methods=["GET"]),
         Route("/_emulator/billing", billing, methods=["GET"]),
+        *console_routes(runtime, services),
     ], exception_handlers={BadRequest: bad_request, InvalidDocument: invalid_body})
 
 

@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emulator import __version__
+from emulator.core import requestlog
 from emulator.core.accounts import Credentials
 from emulator.core.errors import ServiceError
 from emulator.core.faults import REQUEST_EFFECTS, FaultRule
@@ -171,13 +172,16 @@ async def serve(service: Service[M], runtime: Runtime, scope: Scope, receive: Re
             if response is not None:
                 await response(scope, ctx.request.receive, recording_send)
     finally:
-        runtime.journal.record({
+        record = {
             "time": runtime.clock.now(), "namespace": ctx.namespace, "service": service.name,
             "action": ctx.operation, "method": ctx.method, "path": ctx.path, "status": status.get("code"),
             "latency_ms": round((time.perf_counter() - started) * 1000, 3),
             "fault": {"id": rule.id, "effect": rule.effect_name} if rule else None,
             **{k: v for k, v in ctx.resources.items() if k in RESOURCE_FACTS and k != "key"},
-        })
+        }
+        runtime.journal.record(record)
+        if not runtime.config.quiet:
+            requestlog.write_line(record)
 
 
 def _stamped(message: Message, runtime: Runtime) -> Message:

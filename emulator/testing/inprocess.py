@@ -47,7 +47,7 @@ class InProcessEmulator(AdminCalls):
     """An emulator app with its own event loop in a daemon thread."""
 
     def __init__(self, config: Config | None = None) -> None:
-        self.config = config or Config(ephemeral=True)
+        self.config = config or Config(ephemeral=True, quiet=True)  # no request log in-process
         self.runtime = Runtime(self.config)
         self.app = build_app(self.runtime)
         self._transport = httpx.ASGITransport(app=self.app, client=("127.0.0.1", 50000))

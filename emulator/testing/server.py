@@ -6,10 +6,11 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 
@@ -84,6 +85,9 @@ class LiveServer(AdminCalls):
         self.env = env or {}
         self.startup_timeout = startup_timeout
         self.process: subprocess.Popen | None = None
+        # The server's stderr (banner, request log) goes to a file, never a pipe nobody reads:
+        # a full pipe would stop the server in the middle of a request.
+        self._stderr: IO[bytes] | None = None
         defaults = Config()
         self.access_key_id = defaults.access_key_id
         self.access_key_secret = defaults.access_key_secret
@@ -106,13 +110,14 @@ class LiveServer(AdminCalls):
         args += self.extra_args
         env = {k: v for k, v in os.environ.items() if not k.startswith("EMULATOR_")}
         env.update(self.env)
-        self.process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.PIPE)
+        self._stderr = tempfile.NamedTemporaryFile(prefix="aliyun-emulator-", suffix=".log")
+        self.process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=self._stderr)
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                err = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
-                raise RuntimeError(f"emulator exited with {self.process.returncode}: {err}")
+                code, err = self.process.returncode, self.log()
+                self.stop()
+                raise RuntimeError(f"emulator exited with {code}: {err}")
             try:
                 if httpx.get(self.url + "/_emulator/health", timeout=1).status_code == 200:
                     return self
@@ -122,6 +127,12 @@ class LiveServer(AdminCalls):
         self.stop()
         raise RuntimeError("emulator did not answer /_emulator/health in time")
 
+    def log(self) -> str:
+        """What the server wrote to stderr so far: its banner and the request log."""
+        if self._stderr is None:
+            return ""
+        return Path(self._stderr.name).read_text(encoding="utf-8", errors="replace")
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
@@ -130,8 +141,9 @@ class LiveServer(AdminCalls):
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if self.process and self.process.stderr:
-            self.process.stderr.close()
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
         self.process = None
 
     def admin(self, method: str, path: str, json: Any = None) -> Any:
