@@ -22,8 +22,9 @@ _PROJECT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,127}$")
 PROJECT_LIMITS = ("ProjectMaxDatasetCount", "DatasetMaxBindCount", "DatasetMaxFileCount",
                   "DatasetMaxEntityCount", "DatasetMaxRelationCount", "DatasetMaxTotalFileSize")
 TASK_STATUSES = ("Running", "Succeeded", "Failed")
-# What IMM bills a MediaConvert output by (MediaAnimation: per output animation frame).
-BILLABLE_UNITS = {"MediaAnimation": "frame"}
+# What IMM bills a MediaConvert output by (MediaAnimation: per output animation frame;
+# MediaTranscode*: per output minute, by codec and resolution tier), DetectMediaMeta per call.
+BILLABLE_UNITS = {"MediaAnimation": "frame", "DetectMediaMeta": "request"}
 
 
 def check_project_name(name: str) -> None:
@@ -193,9 +194,13 @@ class ImmModel:
         for ns in namespaces:
             for project, usage in self.rt.docs.scan(USAGE_KIND, ns):
                 items.extend({"namespace": ns, "project": project, "billable_item": item,
-                              "quantity": quantity, "unit": BILLABLE_UNITS.get(item, "count")}
+                              "quantity": quantity, "unit": _unit(item)}
                              for item, quantity in sorted(usage.items()))
         return {"items": items}
+
+
+def _unit(item: str) -> str:
+    return BILLABLE_UNITS.get(item, "minute" if item.startswith("MediaTranscode") else "count")
 
 
 def _matches_tags(tags: dict[str, Any], selector: str) -> bool:

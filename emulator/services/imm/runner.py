@@ -22,7 +22,9 @@ from emulator.media.plan import SourceFrames, Window, output_geometry, plan_samp
 from emulator.media.render import Rendered, render_animation, render_images
 from emulator.media.timeline import source_frames
 from emulator.services.imm.convert import ConvertRequest, ImageOutput, parse_convert_request, resolve_uri
+from emulator.services.imm.failures import TaskFailure
 from emulator.services.imm.model import ImmModel
+from emulator.services.imm.transcoding import Transcoder
 from emulator.services.imm.wire import iso_time
 
 log = logging.getLogger("emulator.imm")
@@ -30,13 +32,6 @@ SERVICE = "imm"
 # A safety cap on one output's frames (IMM documents none).
 MAX_OUTPUT_FRAMES = 5000
 CONTENT_TYPES = {"gif": "image/gif", "webp": "image/webp", "jpg": "image/jpeg", "png": "image/png"}
-
-
-class TaskFailure(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass
@@ -61,7 +56,9 @@ def notification_message(task: dict[str, Any], request: ConvertRequest, outputs:
         image = {kind: [{"URI": uri} for out in request.outputs if out.kind == kind and out.target == t
                         for uri in outputs.get(out.field, [])] or None
                  for kind in ("Sprites", "Snapshots", "Animations")}
-        targets.append({"URI": "", "Subtitle": {"Extract": {"URI": ""}}, "Image": image})
+        targets.append({"URI": (outputs.get(f"Targets[{t}]") or [""])[0],
+                        "Subtitle": {"Extract": {"URI": (outputs.get(f"Targets[{t}].Subtitle") or [""])[0]}},
+                        "Image": image})
     content = {
         "ProjectName": task["ProjectName"], "DatasetName": "", "RequestId": task["RequestId"],
         "StartTime": iso_time(task["StartTime"]), "EndTime": iso_time(task.get("EndTime")),
@@ -119,7 +116,10 @@ class TaskRunner:
                 "action": "CreateMediaConvertTask", "project": project, "task_type": "MediaConvert"})
             if faults.fail is not None:
                 self._fail_by_rule(ns, task, faults.fail)
-            sources = [await self._open_source(ns, s.bucket, s.key, s.uri) for s in request.sources]
+            outputs.update(await Transcoder(self.rt, self.oss, self.model.record_usage, ns, task, request,
+                                            lambda done: self._progress(ns, task, done)).run())
+            sources = [await self._open_source(ns, s.bucket, s.key, s.uri)
+                       for s in request.sources] if request.outputs else []
             for n, output in enumerate(request.outputs):
                 outputs[output.field] = await self._render(ns, task, request, sources, output, n)
             if faults.duration_seconds is not None:
