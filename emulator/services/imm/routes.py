@@ -19,6 +19,7 @@ from emulator.core.runtime import Runtime
 from emulator.core.service import Built, ServiceHandle
 from emulator.services.imm import wire
 from emulator.services.imm.convert import parse_convert_request
+from emulator.services.imm.media_actions import media_actions
 from emulator.services.imm.model import PROJECT_LIMITS, TASK_STATUSES, ImmModel, task_view
 from emulator.services.imm.runner import SERVICE, TaskRunner
 from emulator.services.imm.wire import Params, invalid
@@ -172,6 +173,7 @@ def build_imm(runtime: Runtime, oss_model, mns_model) -> Built:
         "CreateMediaConvertTask": create_media_convert_task,
         "GetTask": get_task,
         "ListTasks": list_tasks,
+        **media_actions(model, oss_model),
     }
 
     # ---- dispatch ------------------------------------------------------------------------
