@@ -9,6 +9,7 @@ import pytest
 from alibabacloud_imm20200930 import models as m
 from alibabacloud_tea_openapi.exceptions import ClientException
 
+from emulator.media.ffmpeg import probe
 from emulator.testing.server import LiveServer
 from tests.imm_support import FIXTURES, convert, imm_client, wait_for_task, world
 from tests.media_check import decode, decode_bytes, frame_indices_at
@@ -251,3 +252,123 @@ def test_task_is_listed_metered_and_notified_like_animations(emulator: LiveServe
     items = emulator.admin("GET", "billing")["imm"]["items"]
     assert [(i["billable_item"], i["quantity"], i["unit"]) for i in items] == [
         ("MediaTranscodeH264SD", 1, "minute")]
+
+
+# ---- segmented outputs --------------------------------------------------------------------------
+
+
+def fetch_prefix(bucket, prefix: str, tmp: Path) -> dict[str, Path]:
+    """Every object under `prefix`, downloaded keeping names relative to it."""
+    files = {}
+    for obj in bucket.list_objects(prefix, max_keys=1000).object_list:
+        path = tmp / obj.key[len(prefix):]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        bucket.get_object_to_file(obj.key, str(path))
+        files[obj.key[len(prefix):]] = path
+    return files
+
+
+def media_playlist(path: Path) -> list[tuple[float, str]]:
+    lines = path.read_text().splitlines()
+    assert lines[0] == "#EXTM3U" and lines[-1] == "#EXT-X-ENDLIST"
+    assert "#EXT-X-PLAYLIST-TYPE:VOD" in lines
+    return [(float(line[8:].rstrip(",")), lines[i + 1]) for i, line in enumerate(lines)
+            if line.startswith("#EXTINF:")]
+
+
+@pytest.mark.parametrize("video, segment_names", [
+    ({"TranscodeVideo": {"Codec": "h264", "Resolution": "x72"}}, ["movie-3.ts", "movie-4.ts", "movie-5.ts"]),
+    ({}, ["movie-3.ts", "movie-4.ts", "movie-5.ts"]),  # copied: cut at the source's 1 s keyframes
+])
+def test_hls_segments(emulator: LiveServer, tmp_path: Path, video: dict, segment_names: list[str]) -> None:
+    client, bucket = tone_world(emulator)
+    succeeded(client, convert(client, [{
+        "URI": "oss://media/hls/movie", "Container": "ts", "Video": video,
+        "Segment": {"Format": "hls", "Duration": 2, "StartNumber": 3}}], sources=[{"URI": TONE_URI}]))
+    files = fetch_prefix(bucket, "hls/", tmp_path)
+    assert sorted(files) == [*segment_names, "movie.m3u8"]
+    assert bucket.head_object("hls/movie.m3u8").content_type == "application/vnd.apple.mpegurl"
+    segments = media_playlist(files["movie.m3u8"])
+    assert [name for _, name in segments] == segment_names
+    assert "#EXT-X-MEDIA-SEQUENCE:3" in files["movie.m3u8"].read_text()
+    for duration, name in segments:
+        got = decode(files[name])
+        assert duration == pytest.approx(2, abs=0.04)
+        assert got.frames == 50 and got.video_duration == pytest.approx(2, abs=0.04)
+        assert got.audio_codec == "aac"
+    whole = decode(files["movie.m3u8"])  # the playlist plays end to end
+    assert whole.frames == 150 and whole.format == "hls"
+    assert frame_indices_at(files["movie.m3u8"], [0, 2.0, 4.0, 5.96]) == [0, 50, 100, 149]
+
+
+def test_hls_fmp4_and_dash(emulator: LiveServer, tmp_path: Path) -> None:
+    client, bucket = tone_world(emulator)
+    encode = {"Video": {"TranscodeVideo": {"Codec": "h264"}}, "Audio": {"TranscodeAudio": {"Codec": "aac"}}}
+    succeeded(client, convert(client, [
+        {"URI": "oss://media/fmp4/movie", "Container": "mp4", "Segment": {"Format": "hls", "Duration": 3},
+         **encode},
+        {"URI": "oss://media/dash/movie", "Container": "mp4", "Segment": {"Format": "dash", "Duration": 3},
+         **encode}], sources=[{"URI": TONE_URI}]))
+    fmp4 = fetch_prefix(bucket, "fmp4/", tmp_path / "fmp4")
+    assert sorted(fmp4) == ["movie-0.m4s", "movie-1.m4s", "movie-init.mp4", "movie.m3u8"]
+    assert [d for d, _ in media_playlist(fmp4["movie.m3u8"])] == pytest.approx([3, 3], abs=0.04)
+    assert decode(fmp4["movie.m3u8"]).frames == 150
+    dash = fetch_prefix(bucket, "dash/", tmp_path / "dash")
+    assert "movie.mpd" in dash and "movie-init-0.m4s" in dash
+    assert sorted(n for n in dash if n.startswith("movie-0-")) == ["movie-0-1.m4s", "movie-0-2.m4s"]
+    assert bucket.head_object("dash/movie.mpd").content_type == "application/dash+xml"
+    # The bundled ffmpeg plays the manifest (PyAV's libavformat has no DASH demuxer).
+    got = probe(dash["movie.mpd"], count_frames=True)
+    assert (got.format, got.frame_count, got.has_audio) == ("dash", 150, True)
+
+
+def test_target_groups_write_a_master_playlist(emulator: LiveServer, tmp_path: Path) -> None:
+    client, bucket = tone_world(emulator)
+
+    def rendition(height: int, bitrate: int) -> dict:
+        return {"URI": f"oss://media/abr/{height}/index.m3u8", "Container": "ts",
+                "Segment": {"Format": "hls", "Duration": 2},
+                "Video": {"TranscodeVideo": {"Codec": "h264", "Resolution": f"x{height}",
+                                             "Bitrate": bitrate}},
+                "Audio": {"TranscodeAudio": {"Codec": "aac", "Bitrate": 64000}}}
+
+    succeeded(client, convert(client, [], sources=[{"URI": TONE_URI}], TargetGroups=[
+        {"URI": "oss://media/abr/master.m3u8", "Targets": [rendition(144, 300000), rendition(72, 100000)]}]))
+    files = fetch_prefix(bucket, "abr/", tmp_path)
+    assert sorted(files) == [*(f"144/index{s}" for s in ("-0.ts", "-1.ts", "-2.ts", ".m3u8")),
+                             *(f"72/index{s}" for s in ("-0.ts", "-1.ts", "-2.ts", ".m3u8")), "master.m3u8"]
+    lines = files["master.m3u8"].read_text().splitlines()
+    assert lines[0] == "#EXTM3U"
+    variants = [(lines[i], lines[i + 1]) for i, line in enumerate(lines)
+                if line.startswith("#EXT-X-STREAM-INF:")]
+    assert [uri for _, uri in variants] == ["144/index.m3u8", "72/index.m3u8"]
+    assert "RESOLUTION=192x144" in variants[0][0] and "RESOLUTION=96x72" in variants[1][0]
+    bandwidths = [int(info.split("BANDWIDTH=")[1].split(",")[0]) for info, _ in variants]
+    assert bandwidths[0] > bandwidths[1] > 64000
+    for height, width in ((144, 192), (72, 96)):
+        got = decode(files[f"{height}/index.m3u8"])
+        assert (got.width, got.height, got.frames) == (width, height, 150)
+    whole = decode(files["master.m3u8"])  # ffmpeg opens the master and plays a variant
+    assert whole.frames == 150
+
+
+MASTER = "oss://media/abr/master.m3u8"
+
+
+@pytest.mark.parametrize("group, field", [
+    ({"URI": MASTER, "Targets": [{"URI": "oss://media/other/a.m3u8", "Container": "ts"}]},
+     "TargetGroups[0].Targets[0].URI"),
+    ({"URI": MASTER, "Targets": [{"URI": "oss://media/abr/a.m3u8", "Container": "mkv"}]},
+     "TargetGroups[0].Targets[0].Container"),
+    ({"URI": MASTER, "Targets": [{"URI": "oss://media/abr/a", "Container": "ts",
+                                  "Segment": {"Format": "dash"}}]},
+     "TargetGroups[0].Targets[0].Segment.Format"),
+    ({"URI": "oss://media/abr/master.m3u8"}, "TargetGroups[0].Targets"),
+    ({"Targets": []}, "TargetGroups[0].URI"),
+])
+def test_invalid_target_groups_name_the_field(emulator: LiveServer, group: dict, field: str) -> None:
+    client = imm_client(emulator)
+    client.create_project(m.CreateProjectRequest(project_name="p"))
+    with pytest.raises(ClientException) as err:
+        convert(client, [], TargetGroups=[group])
+    assert (err.value.code, f"The parameter {field} " in err.value.message) == ("InvalidArgument", True)
