@@ -372,3 +372,47 @@ def test_invalid_target_groups_name_the_field(emulator: LiveServer, group: dict,
     with pytest.raises(ClientException) as err:
         convert(client, [], TargetGroups=[group])
     assert (err.value.code, f"The parameter {field} " in err.value.message) == ("InvalidArgument", True)
+
+
+# ---- concatenation ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("alignment, size, fps", [(1, (192, 144), 25), (0, (320, 240), 10)])
+def test_concatenation_in_order_with_the_primary_deciding_size_and_rate(
+        emulator: LiveServer, tmp_path: Path, alignment: int, size: tuple[int, int], fps: int) -> None:
+    client, bucket = tone_world(emulator)
+    succeeded(client, convert(client, [{
+        "URI": "oss://media/out/joined.mp4", "Container": "mp4",
+        "Video": {"TranscodeVideo": {"Codec": "h264"}}, "Audio": {"TranscodeAudio": {"Codec": "aac"}}}],
+        sources=[{"URI": COUNTER_URI, "StartTime": 1, "Duration": 2},  # no audio: silence
+                 {"URI": TONE_URI, "Duration": 2}, {"URI": COUNTER_URI, "StartTime": 11}],
+        AlignmentIndex=alignment))
+    path = fetch(bucket, "out/joined.mp4", tmp_path)
+    got = decode(path)
+    assert (got.width, got.height, got.fps) == (*size, fps)
+    assert got.frames == 5 * fps
+    assert got.video_duration == pytest.approx(5, abs=1 / fps)
+    assert (got.audio_codec, got.sample_rate, got.channels) == ("aac", 44100, 2)
+    assert got.audio_duration == pytest.approx(5, abs=0.05)
+    # counter 1-3 s (frames 10-29), tone 0-2 s (frames 0-49), counter 11-12 s (frames 110-119)
+    assert frame_indices_at(path, [0, 1.95, 2.0, 2.4, 3.9, 4.0, 4.95]) == [10, 29, 0, 10, 47, 110, 119]
+
+
+def test_concatenation_refuses_copied_streams_and_twelve_sources(emulator: LiveServer) -> None:
+    client = imm_client(emulator)
+    client.create_project(m.CreateProjectRequest(project_name="p"))
+    two = [{"URI": COUNTER_URI}, {"URI": TONE_URI}]
+    cases = [
+        ([{"URI": "oss://media/o", "Container": "mp4"}], two, "Targets[0].Video"),
+        ([_video()], two, "Targets[0].Audio"),
+        ([_target(Video={"TranscodeVideo": {"Codec": "copy"}})], two,
+         "Targets[0].Video.TranscodeVideo.Codec"),
+        ([_video(VideoSlim=1) | {"Audio": {"DisableAudio": True}}], two,
+         "Targets[0].Video.TranscodeVideo.VideoSlim"),
+        ([_video()], [{"URI": COUNTER_URI}] * 12, "Sources"),
+    ]
+    for targets, sources, field in cases:
+        with pytest.raises(ClientException) as err:
+            convert(client, targets, sources=sources)
+        assert err.value.code == "InvalidArgument"
+        assert f"The parameter {field} " in err.value.message

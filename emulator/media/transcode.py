@@ -415,6 +415,8 @@ def _muxer_args(spec: OutputSpec, has_video_encode: bool, playlist_stem: str | N
             "-media_seg_name", f"{base}-$RepresentationID$-$Number$.m4s"]
 
 
+# A frame rate change keeps, for each output frame, the source frame being shown at its time
+# (round=up: a slot takes the last input frame at or before it), as animations sample.
 def _video_graph(video: VideoSettings, sources: list[SourceMedia], clips: list[Clip],
                  lengths: list[float], width: int, height: int, fit: str, fps: float, speed: float,
                  pix_fmt: str) -> list[str]:
@@ -425,13 +427,13 @@ def _video_graph(video: VideoSettings, sources: list[SourceMedia], clips: list[C
             chain = ["setpts=PTS-STARTPTS", *([ROTATIONS[video.rotation]] if video.rotation else []),
                      _fit_filter(width, height, fit), "setsar=1"]
             if len(clips) > 1:  # concat needs one frame rate
-                chain.append(f"fps={fps:g}")
+                chain.append(f"fps={fps:g}:round=up")
             pieces.append(f"[{i}:v:0]{','.join(chain)}")
         else:  # black for a source without video, as long as its window
             pieces.append(f"color=c=black:s={width}x{height}:r={fps:g}:d={lengths[i]:.6f},setsar=1")
     post = [f"setpts=PTS/{speed:g}"] if speed != 1 else []
     if len(clips) == 1 and (video.frame_rate or speed != 1):
-        post.append(f"fps={fps:g}")
+        post.append(f"fps={fps:g}:round=up")
     post += [_delogo_filter(d, width, height) for d in video.delogos]
     post.append(f"format={pix_fmt}")
     marks = video.watermarks
