@@ -9,7 +9,6 @@ frame rate, sample rate and channel layout, concatenated, slowed by Speed, then 
 
 from __future__ import annotations
 
-import math
 import posixpath
 from dataclasses import dataclass, field
 
@@ -547,14 +546,3 @@ def plan_transcode(spec: OutputSpec, sources: list[SourceMedia], clips: list[Cli
         duration=sum(lengths) / speed, width=width, height=height, fps=fps,
         video_codec=video.codec if video else None, audio_codec=audio.codec if audio else None,
         sample_rate=rate, channels=channels, clip_durations=tuple(lengths))
-
-
-def segment_durations(duration: float, segment: float, keyframe_gap: float | None = None) -> list[float]:
-    """The durations of the segments a VOD playlist of `duration` seconds cut every `segment`
-    seconds has (keyframes forced on the cuts, or every `keyframe_gap` for a stream copy)."""
-    cut = segment if keyframe_gap is None else max(keyframe_gap, math.ceil(segment / keyframe_gap
-                                                                           - 1e-9) * keyframe_gap)
-    count = max(1, math.ceil(duration / cut - 1e-6))
-    return [min(cut, duration - k * cut) for k in range(count)]
-
-
