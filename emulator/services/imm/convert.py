@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from emulator.media.plan import SCALE_TYPES
+from emulator.media.plan import SAMPLING_MODES, SCALE_TYPES
 from emulator.services.imm.transcode_request import (
     TargetGroup,
     TranscodeTarget,
@@ -62,6 +62,7 @@ class ImageOutput:
     height: float | None = None
     scale_type: str = "stretch"
     tile: tuple[int, int, int, int] | None = None  # Sprites: columns, rows, pad, margin
+    mode: str = "interval"  # interval | keyframe | average (Snapshots, Sprites)
 
     @property
     def field(self) -> str:
@@ -154,11 +155,17 @@ def _image_output(kind: str, target: int, position: int, item: Any, tags: dict[s
     scale_type = item.get("ScaleType") or "stretch"
     if scale_type not in SCALE_TYPES:
         raise invalid(f"{name}.ScaleType", f"must be one of {', '.join(SCALE_TYPES)}.")
-    mode = item.get("Mode")
-    if mode not in (None, "", "interval"):
-        raise invalid(f"{name}.Mode", "is not supported by the emulator (interval is).")
+    mode = item.get("Mode") or "interval"
+    modes = SAMPLING_MODES if kind != "Animations" else ("interval",)
+    if mode == "dhash" and kind != "Animations":
+        raise invalid(f"{name}.Mode", "dhash (content-change sampling) is not supported by the emulator.")
+    if mode not in modes:
+        raise invalid(f"{name}.Mode", f"must be one of {', '.join(modes)}.")
+    _number(item, "Threshold", name, high=100, integer=True)
     number = _number(item, "Number", name, integer=True)
-    common = dict(kind=kind, target=target, position=position, format=fmt, uri=uri,
+    if mode == "average" and not number:
+        raise invalid(f"{name}.Number", "must be at least 1 with Mode average.")
+    common = dict(kind=kind, target=target, position=position, format=fmt, uri=uri, mode=mode,
                   start=_number(item, "StartTime", name) or 0.0,
                   interval=_number(item, "Interval", name, low_open=True),
                   number=int(number or 0), scale_type=scale_type)

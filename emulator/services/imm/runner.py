@@ -173,7 +173,8 @@ class TaskRunner:
                       sources: list[_Source], output: ImageOutput, n: int) -> list[str]:
         frames = [s.frames for s in sources]
         windows = [Window(i, s.start, s.duration) for i, s in enumerate(request.sources)]
-        plan = plan_sampling(frames, windows, output.start, output.interval, output.number)
+        plan = plan_sampling(frames, windows, output.start, output.interval, output.number,
+                             mode=output.mode)
         if not plan.frames:
             raise TaskFailure("InvalidArgument", f"The parameter {output.field}.StartTime is beyond "
                               "the end of the source.")
