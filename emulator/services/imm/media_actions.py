@@ -12,10 +12,13 @@ from emulator.media.ffmpeg import MediaError
 from emulator.media.meta import media_meta
 from emulator.services.imm.convert import parse_oss_uri
 from emulator.services.imm.model import ImmModel
+from emulator.services.imm.playlists import LivePlaylists
 from emulator.services.imm.wire import Params, invalid, not_found
 
 
-def media_actions(model: ImmModel, oss: Any) -> dict[str, Callable[..., Any]]:
+def media_actions(runtime: Any, model: ImmModel, oss: Any) -> dict[str, Callable[..., Any]]:
+    playlists = LivePlaylists(runtime, model, oss)
+
     async def detect_media_meta(ns: str, params: Params, request_id: str) -> dict[str, Any]:
         project = params.str("ProjectName", required=True)
         model.get_project(ns, project)
@@ -36,4 +39,4 @@ def media_actions(model: ImmModel, oss: Any) -> dict[str, Callable[..., Any]]:
         model.record_usage(ns, project, "DetectMediaMeta", 1)
         return body
 
-    return {"DetectMediaMeta": detect_media_meta}
+    return {"DetectMediaMeta": detect_media_meta, "GenerateVideoPlaylist": playlists.generate}

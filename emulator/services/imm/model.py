@@ -24,7 +24,7 @@ PROJECT_LIMITS = ("ProjectMaxDatasetCount", "DatasetMaxBindCount", "DatasetMaxFi
 TASK_STATUSES = ("Running", "Succeeded", "Failed")
 # What IMM bills a MediaConvert output by (MediaAnimation: per output animation frame;
 # MediaTranscode*: per output minute, by codec and resolution tier), DetectMediaMeta per call.
-BILLABLE_UNITS = {"MediaAnimation": "frame", "DetectMediaMeta": "request"}
+BILLABLE_UNITS = {"MediaAnimation": "frame", "DetectMediaMeta": "request", "MediaLiveTranscode": "second"}
 
 
 def check_project_name(name: str) -> None:

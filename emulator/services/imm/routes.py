@@ -173,7 +173,7 @@ def build_imm(runtime: Runtime, oss_model, mns_model) -> Built:
         "CreateMediaConvertTask": create_media_convert_task,
         "GetTask": get_task,
         "ListTasks": list_tasks,
-        **media_actions(model, oss_model),
+        **media_actions(runtime, model, oss_model),
     }
 
     # ---- dispatch ------------------------------------------------------------------------

@@ -74,7 +74,7 @@ def has_extension(uri: str) -> bool:
 # ---- readers that name the field ---------------------------------------------------------------
 
 
-def _object(value: Any, name: str) -> dict[str, Any]:
+def json_object(value: Any, name: str) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -93,8 +93,8 @@ def _bool(item: dict[str, Any], key: str, name: str) -> bool:
     raise invalid(f"{name}.{key}", "must be true or false.")
 
 
-def _num(item: dict[str, Any], key: str, name: str, low: float | None = None, high: float | None = None,
-         low_open: bool = False, integer: bool = False) -> float | None:
+def number_field(item: dict[str, Any], key: str, name: str, low: float | None = None,
+                 high: float | None = None, low_open: bool = False, integer: bool = False) -> float | None:
     value = item.get(key)
     if value is None:
         return None
@@ -111,8 +111,8 @@ def _num(item: dict[str, Any], key: str, name: str, low: float | None = None, hi
     return value
 
 
-def _int(item: dict[str, Any], key: str, name: str, low: int, high: int) -> int | None:
-    value = _num(item, key, name, low, high, integer=True)
+def whole_field(item: dict[str, Any], key: str, name: str, low: int, high: int) -> int | None:
+    value = number_field(item, key, name, low, high, integer=True)
     return None if value is None else int(value)
 
 
@@ -133,7 +133,7 @@ def _streams(item: dict[str, Any], name: str) -> None:
         raise invalid(f"{name}.Stream", "must be a JSON array of integers.")
 
 
-def _oss_uri(value: Any, name: str) -> str:
+def oss_uri_field(value: Any, name: str) -> str:
     if not isinstance(value, str) or not _OSS_URI.match(value.replace("{", "").replace("}", "")):
         raise invalid(name, "must be an OSS URI of the form oss://${Bucket}/${Object}.")
     return value
@@ -141,7 +141,7 @@ def _oss_uri(value: Any, name: str) -> str:
 
 def _length(item: dict[str, Any], key: str, name: str, allow_zero: bool = False) -> float | None:
     """Pixels (a whole number in [1,4096]) or a ratio of the output in (0,1)."""
-    value = _num(item, key, name, low=0)
+    value = number_field(item, key, name, low=0)
     if value is None or value == 0 and allow_zero:
         return None if value is None else 0.0
     if 0 < value < 1:
@@ -170,12 +170,12 @@ def _placement(item: dict[str, Any], name: str) -> dict[str, Any]:
     return {"x": _length(item, "Dx", name, allow_zero=True) or 0.0,
             "y": _length(item, "Dy", name, allow_zero=True) or 0.0,
             "refer": _choice(item, "ReferPos", name, REFER_POSITIONS, "topleft"),
-            "start": _num(item, "StartTime", name, low=0) or 0.0,
-            "duration": _num(item, "Duration", name, low=0, low_open=True)}
+            "start": number_field(item, "StartTime", name, low=0) or 0.0,
+            "duration": number_field(item, "Duration", name, low=0, low_open=True)}
 
 
 def _watermark(item: Any, name: str) -> Watermark:
-    item = _object(item, name)
+    item = json_object(item, name)
     kind = _choice(item, "Type", name, ("text", "file"), "text")
     if kind == "text":
         content = item.get("Content")
@@ -184,7 +184,7 @@ def _watermark(item: Any, name: str) -> Watermark:
     else:
         if not item.get("URI"):
             raise missing(f"{name}.URI")
-        content = _oss_uri(item["URI"], f"{name}.URI")
+        content = oss_uri_field(item["URI"], f"{name}.URI")
     for key in ("FontColor", "BorderColor"):
         value = item.get(key)
         if value is not None and (not isinstance(value, str) or not _COLOR.match(value)):
@@ -192,17 +192,17 @@ def _watermark(item: Any, name: str) -> Watermark:
     _choice(item, "FontName", name, FONT_NAMES, FONT_NAMES[0])
     return Watermark(kind=kind, content=content, width=_length(item, "Width", name),
                      height=_length(item, "Height", name), **_placement(item, name),
-                     font_size=_int(item, "FontSize", name, 5, 119) or 16,
+                     font_size=whole_field(item, "FontSize", name, 5, 119) or 16,
                      font_color=item.get("FontColor") or "#000000",
                      border_color=item.get("BorderColor") or "#000000",
-                     border_width=_int(item, "BorderWidth", name, 0, 4096) or 0,
-                     alpha=_num(item, "FontApha", name, 0, 1, low_open=True) or 1.0)
+                     border_width=whole_field(item, "BorderWidth", name, 0, 4096) or 0,
+                     alpha=number_field(item, "FontApha", name, 0, 1, low_open=True) or 1.0)
 
 
 def _delogo(item: Any, name: str) -> Delogo:
-    item = _object(item, name)
-    width = _num(item, "Width", name, low=0, low_open=True)
-    height = _num(item, "Height", name, low=0, low_open=True)
+    item = json_object(item, name)
+    width = number_field(item, "Width", name, low=0, low_open=True)
+    height = number_field(item, "Height", name, low=0, low_open=True)
     for key, value in (("Width", width), ("Height", height)):
         if value is not None and value > 1 and (value != int(value) or value > 4096):
             raise invalid(f"{name}.{key}", "must be a ratio in (0,1] or a whole number of pixels in "
@@ -213,14 +213,14 @@ def _delogo(item: Any, name: str) -> Delogo:
                   height=0.9999 if height in (None, 1.0) else height, **place)
 
 
-def _transcode_video(item: dict[str, Any], name: str, container: str) -> VideoSettings:
+def transcode_video_settings(item: dict[str, Any], name: str, container: str) -> VideoSettings:
     codec = _choice(item, "Codec", name, VIDEO_CODECS, "copy")
-    bitrate = _int(item, "Bitrate", name, 1, 10**9)
-    crf = _num(item, "CRF", name, 0, 51)
+    bitrate = whole_field(item, "Bitrate", name, 1, 10**9)
+    crf = number_field(item, "CRF", name, 0, 51)
     if bitrate is not None and crf is not None:
         raise invalid(f"{name}.CRF", "cannot be set together with Bitrate.")
-    max_bitrate = _int(item, "MaxBitrate", name, 1, 10**9)
-    buffer_size = _int(item, "BufferSize", name, 1, 10**10)
+    max_bitrate = whole_field(item, "MaxBitrate", name, 1, 10**9)
+    buffer_size = whole_field(item, "BufferSize", name, 1, 10**10)
     if max_bitrate is not None and buffer_size is None:
         raise missing(f"{name}.BufferSize")
     pixel_format = item.get("PixelFormat") or None
@@ -228,10 +228,10 @@ def _transcode_video(item: dict[str, Any], name: str, container: str) -> VideoSe
         raise invalid(f"{name}.PixelFormat", f"must be one of {', '.join(PIXEL_FORMATS)}.")
     if pixel_format == "yuva420p" and codec != "vp9":
         raise invalid(f"{name}.PixelFormat", "yuva420p needs Codec vp9.")
-    rotation = _int(item, "Rotation", name, 0, 270) or 0
+    rotation = whole_field(item, "Rotation", name, 0, 270) or 0
     if rotation not in (0, 90, 180, 270):
         raise invalid(f"{name}.Rotation", "must be 0, 90, 180 or 270.")
-    slim = _int(item, "VideoSlim", name, 0, 1) or 0
+    slim = whole_field(item, "VideoSlim", name, 0, 1) or 0
     if slim and (codec not in ("h264", "h265") or pixel_format not in (None, "yuv420p")):
         raise invalid(f"{name}.VideoSlim", "needs Codec h264 or h265 and an 8-bit yuv420p PixelFormat.")
     if codec == "vp9" and container not in VP9_CONTAINERS:
@@ -244,27 +244,28 @@ def _transcode_video(item: dict[str, Any], name: str, container: str) -> VideoSe
         resolution_option=_choice(item, "ResolutionOption", name, OPTIONS, "fixed"),
         long_short=_bool(item, "AdaptiveResolutionDirection", name),
         scale_type=_choice(item, "ScaleType", name, SCALE_TYPES, "stretch"),
-        frame_rate=_num(item, "FrameRate", name, 0, 240, low_open=True),
+        frame_rate=number_field(item, "FrameRate", name, 0, 240, low_open=True),
         frame_rate_option=_choice(item, "FrameRateOption", name, OPTIONS, "fixed"),
         pixel_format=pixel_format, rotation=rotation,
-        bframes=_int(item, "BFrames", name, 0, 16) if item.get("BFrames") is not None else 3,
-        refs=_int(item, "Refs", name, 1, 16) or 2, gop=_int(item, "GOPSize", name, 1, 100000) or 150)
+        bframes=whole_field(item, "BFrames", name, 0, 16) if item.get("BFrames") is not None else 3,
+        refs=whole_field(item, "Refs", name, 1, 16) or 2,
+        gop=whole_field(item, "GOPSize", name, 1, 100000) or 150)
 
 
 def _video(value: Any, name: str, container: str) -> VideoSettings | None:
     """None: no video in the output. An absent Video (or one without TranscodeVideo) copies the
     first video stream; an empty TranscodeVideo means no video, as documented."""
-    video = _object(value, name)
+    video = json_object(value, name)
     _streams(video, name)
     if _bool(video, "DisableVideo", name) or container in AUDIO_CONTAINERS:
         return None
     if "TranscodeVideo" not in video or video["TranscodeVideo"] is None:
         return VideoSettings()
-    transcode = _object(video["TranscodeVideo"], f"{name}.TranscodeVideo")
+    transcode = json_object(video["TranscodeVideo"], f"{name}.TranscodeVideo")
     if not transcode:
         return None
-    settings = _transcode_video(transcode, f"{name}.TranscodeVideo", container)
-    filters = _object(video.get("FilterVideo"), f"{name}.FilterVideo")
+    settings = transcode_video_settings(transcode, f"{name}.TranscodeVideo", container)
+    filters = json_object(video.get("FilterVideo"), f"{name}.FilterVideo")
     if not filters or settings.codec == "copy":  # FilterVideo only applies when re-encoding
         return settings
     fname = f"{name}.FilterVideo"
@@ -278,7 +279,7 @@ def _video(value: Any, name: str, container: str) -> VideoSettings | None:
             raise invalid(f"{fname}.{key}", "must be a JSON array.")
         lists[key] = items
     return VideoSettings(**{
-        **settings.__dict__, "speed": _num(filters, "Speed", fname, 0.5, 1.0) or 1.0,
+        **settings.__dict__, "speed": number_field(filters, "Speed", fname, 0.5, 1.0) or 1.0,
         "watermarks": tuple(_watermark(w, f"{fname}.Watermarks[{i}]")
                             for i, w in enumerate(lists["Watermarks"])),
         "delogos": tuple(_delogo(d, f"{fname}.Delogos[{i}]") for i, d in enumerate(lists["Delogos"]))})
@@ -287,13 +288,13 @@ def _video(value: Any, name: str, container: str) -> VideoSettings | None:
 # ---- audio ------------------------------------------------------------------------------------
 
 
-def _transcode_audio(item: dict[str, Any], name: str) -> AudioSettings:
+def transcode_audio_settings(item: dict[str, Any], name: str) -> AudioSettings:
     codec = _choice(item, "Codec", name, AUDIO_CODECS, "copy")
-    bitrate = _int(item, "Bitrate", name, 1000, 10_000_000)
-    quality = _int(item, "Quality", name, 0, 100)
+    bitrate = whole_field(item, "Bitrate", name, 1000, 10_000_000)
+    quality = whole_field(item, "Quality", name, 0, 100)
     if bitrate is not None and quality is not None:
         raise invalid(f"{name}.Quality", "cannot be set together with Bitrate.")
-    sample_rate = _int(item, "SampleRate", name, 8000, 96000)
+    sample_rate = whole_field(item, "SampleRate", name, 8000, 96000)
     if sample_rate is not None:
         if sample_rate not in SAMPLE_RATES:
             raise invalid(f"{name}.SampleRate", f"must be one of {', '.join(map(str, SAMPLE_RATES))}.")
@@ -301,10 +302,10 @@ def _transcode_audio(item: dict[str, Any], name: str) -> AudioSettings:
         if allowed and sample_rate not in allowed:
             raise invalid(f"{name}.SampleRate", f"must be one of {', '.join(map(str, allowed))} for "
                           f"Codec {codec}.")
-    channels = _int(item, "Channel", name, 1, 8)
+    channels = whole_field(item, "Channel", name, 1, 8)
     if channels is not None and codec in CODEC_MAX_CHANNELS and channels > CODEC_MAX_CHANNELS[codec]:
         raise invalid(f"{name}.Channel", f"must be at most {CODEC_MAX_CHANNELS[codec]} for Codec {codec}.")
-    bits = _int(item, "BitsPerSample", name, 16, 24)
+    bits = whole_field(item, "BitsPerSample", name, 16, 24)
     if bits is not None and (bits not in (16, 24) or codec != "flac"):
         raise invalid(f"{name}.BitsPerSample", "must be 16 or 24, with Codec flac only.")
     return AudioSettings(
@@ -315,17 +316,18 @@ def _transcode_audio(item: dict[str, Any], name: str) -> AudioSettings:
 
 
 def _audio(value: Any, name: str) -> AudioSettings | None:
-    audio = _object(value, name)
+    audio = json_object(value, name)
     _streams(audio, name)
     if _bool(audio, "DisableAudio", name):
         return None
-    mixing = _bool(_object(audio.get("FilterAudio"), f"{name}.FilterAudio"), "Mixing", f"{name}.FilterAudio")
+    filters = json_object(audio.get("FilterAudio"), f"{name}.FilterAudio")
+    mixing = _bool(filters, "Mixing", f"{name}.FilterAudio")
     if "TranscodeAudio" not in audio or audio["TranscodeAudio"] is None:
         return AudioSettings()
-    transcode = _object(audio["TranscodeAudio"], f"{name}.TranscodeAudio")
+    transcode = json_object(audio["TranscodeAudio"], f"{name}.TranscodeAudio")
     if not transcode:
         return None
-    settings = _transcode_audio(transcode, f"{name}.TranscodeAudio")
+    settings = transcode_audio_settings(transcode, f"{name}.TranscodeAudio")
     return AudioSettings(**{**settings.__dict__, "mixing": mixing and settings.codec != "copy"})
 
 
@@ -335,7 +337,7 @@ def _audio(value: Any, name: str) -> AudioSettings | None:
 def _segment(value: Any, name: str, container: str, group: bool) -> Segment | None:
     if value is None or value == {} and not group:
         return Segment("hls") if group else None
-    segment = _object(value, name)
+    segment = json_object(value, name)
     fmt = segment.get("Format")
     if not fmt:
         raise missing(f"{name}.Format")
@@ -345,21 +347,21 @@ def _segment(value: Any, name: str, container: str, group: bool) -> Segment | No
     if container not in SEGMENT_CONTAINERS[fmt]:
         raise invalid(f"{name}.Format", f"{fmt} needs Container {' or '.join(SEGMENT_CONTAINERS[fmt])}, "
                       f"not {container}.")
-    start_number = _int(segment, "StartNumber", name, 0, 2**31 - 1) or 0
+    start_number = whole_field(segment, "StartNumber", name, 0, 2**31 - 1) or 0
     if start_number and fmt != "hls":
         raise invalid(f"{name}.StartNumber", "applies to hls only.")
-    return Segment(fmt, _num(segment, "Duration", name, 0, MAX_SEGMENT_SECONDS, low_open=True) or 10.0,
-                   start_number)
+    duration = number_field(segment, "Duration", name, 0, MAX_SEGMENT_SECONDS, low_open=True)
+    return Segment(fmt, duration or 10.0, start_number)
 
 
 def _subtitle(value: Any, name: str, group: bool) -> SubtitleExtract | None:
-    subtitle = _object(value, name)
+    subtitle = json_object(value, name)
     _streams(subtitle, name)
     _bool(subtitle, "DisableSubtitle", name)
     extract = subtitle.get("ExtractSubtitle")
     if not extract:
         return None
-    extract = _object(extract, f"{name}.ExtractSubtitle")
+    extract = json_object(extract, f"{name}.ExtractSubtitle")
     formats = ("vtt",) if group else SUBTITLE_FORMATS
     fmt = extract.get("Format")
     if not fmt:
@@ -368,7 +370,7 @@ def _subtitle(value: Any, name: str, group: bool) -> SubtitleExtract | None:
         raise invalid(f"{name}.ExtractSubtitle.Format", f"must be one of {', '.join(formats)}.")
     if not extract.get("URI"):
         raise missing(f"{name}.ExtractSubtitle.URI")
-    return SubtitleExtract("vtt" if fmt == "webvtt" else fmt, _oss_uri(extract["URI"],
+    return SubtitleExtract("vtt" if fmt == "webvtt" else fmt, oss_uri_field(extract["URI"],
                                                                        f"{name}.ExtractSubtitle.URI"))
 
 
@@ -385,8 +387,8 @@ def parse_transcode_target(target: dict[str, Any], name: str, group: int | None 
     containers = ("mp4", "ts") if group is not None else VIDEO_CONTAINERS + AUDIO_CONTAINERS
     if container not in containers:
         raise invalid(f"{name}.Container", f"must be one of {', '.join(containers)}.")
-    _oss_uri(uri, f"{name}.URI")
-    speed = _num(target, "Speed", name, 0.5, 1.0) or 1.0
+    oss_uri_field(uri, f"{name}.URI")
+    speed = number_field(target, "Speed", name, 0.5, 1.0) or 1.0
     video = _video(target.get("Video"), f"{name}.Video", container)
     audio = _audio(target.get("Audio"), f"{name}.Audio")
     if video is None and audio is None:
@@ -396,7 +398,7 @@ def parse_transcode_target(target: dict[str, Any], name: str, group: int | None 
         which = copied[0]
         raise invalid(f"{name}.Speed", f"needs {which} to be transcoded (a Codec other than copy).")
     for key in ("AttachedPicture", "Data"):
-        _streams(_object(target.get(key), f"{name}.{key}"), f"{name}.{key}")
+        _streams(json_object(target.get(key), f"{name}.{key}"), f"{name}.{key}")
     spec = OutputSpec(container=container, video=video, audio=audio, speed=speed,
                       strip_metadata=_bool(target, "StripMetadata", name),
                       segment=_segment(target.get("Segment"), f"{name}.Segment", container,
@@ -414,10 +416,10 @@ def parse_target_groups(value: Any) -> list[TargetGroup]:
     groups = []
     for g, item in enumerate(value):
         name = f"TargetGroups[{g}]"
-        item = _object(item, name)
+        item = json_object(item, name)
         if not item.get("URI"):
             raise missing(f"{name}.URI")
-        uri = _oss_uri(item["URI"], f"{name}.URI")
+        uri = oss_uri_field(item["URI"], f"{name}.URI")
         targets = item.get("Targets")
         if not targets:
             raise missing(f"{name}.Targets")
@@ -427,7 +429,7 @@ def parse_target_groups(value: Any) -> list[TargetGroup]:
         parsed = []
         for t, target in enumerate(targets):
             tname = f"{name}.Targets[{t}]"
-            parsed_target = parse_transcode_target(_object(target, tname), tname, group=g)
+            parsed_target = parse_transcode_target(json_object(target, tname), tname, group=g)
             if not parsed_target.uri.startswith(home):
                 raise invalid(f"{tname}.URI", f"must be in the directory of {name}.URI ({home}) or below it.")
             if parsed_target.subtitle and not parsed_target.subtitle.uri.startswith(home):

@@ -436,6 +436,7 @@ class OssService:
             "ETag": meta.etag, "x-oss-hash-crc64ecma": str(meta.crc64)})
 
     async def get_object(self, call: Call) -> Response:
+        await self.model.produce_missing(call.ns, call.bucket, call.key)
         meta = self.model.head_object(call.ns, call.bucket, call.key)
         _check_conditions(call.headers, meta)
         headers = _object_headers(meta)
