@@ -416,3 +416,54 @@ def test_concatenation_refuses_copied_streams_and_twelve_sources(emulator: LiveS
             convert(client, targets, sources=sources)
         assert err.value.code == "InvalidArgument"
         assert f"The parameter {field} " in err.value.message
+
+
+# ---- filters and subtitles ----------------------------------------------------------------------
+
+
+def test_watermarks_and_delogo(emulator: LiveServer, tmp_path: Path) -> None:
+    from PIL import Image
+
+    client, bucket = world(emulator)
+    mark = tmp_path / "mark.png"
+    Image.new("RGB", (20, 20), (255, 0, 0)).save(mark)
+    bucket.put_object_from_file("marks/red.png", str(mark))
+    succeeded(client, convert(client, [{
+        "URI": "oss://media/out/marked.mp4", "Container": "mp4",
+        "Video": {"TranscodeVideo": {"Codec": "h264", "CRF": 10}, "FilterVideo": {
+            "Watermarks": [{"Type": "file", "URI": "oss://media/marks/red.png", "Dx": 4, "Dy": 4},
+                           {"Type": "text", "Content": "EMU", "FontSize": 40, "FontColor": "#00FF00",
+                            "ReferPos": "bottomright", "Dx": 2, "Dy": 2}],
+            "Delogos": [{"Dx": 0.1, "Dy": 0.1, "Width": 0.2, "Height": 0.2, "ReferPos": "topright"}]}}}],
+        sources=[{"URI": COUNTER_URI, "Duration": 1}]))
+    path = fetch(bucket, "out/marked.mp4", tmp_path)
+    import av
+
+    with av.open(str(path)) as container:
+        frame = next(container.decode(video=0)).to_image().convert("RGB")
+    red = frame.getpixel((14, 14))
+    assert red[0] > 200 and red[1] < 60 and red[2] < 60
+    greens = [frame.getpixel((x, y)) for x in range(250, 318) for y in range(200, 238)]
+    assert any(g > 200 and r < 80 and b < 80 for r, g, b in greens)  # the text, bottom right
+    assert frame_indices_at(path, [0.5]) == [5]  # the frame code in the middle is untouched
+
+
+def test_extract_subtitles(emulator: LiveServer, tmp_path: Path) -> None:
+    client, bucket = tone_world(emulator)
+    srt = tmp_path / "s.srt"
+    srt.write_text("1\n00:00:01,000 --> 00:00:02,500\nHello emulator\n")
+    source = tmp_path / "with_subs.mkv"
+    import subprocess
+
+    from emulator.media.ffmpeg import ffmpeg_exe
+
+    subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-i", str(FIXTURES / TONE), "-i", str(srt),
+                    "-map", "0", "-map", "1", "-c", "copy", "-c:s", "srt", str(source)], check=True)
+    bucket.put_object_from_file("in/subs.mkv", str(source))
+    succeeded(client, convert(client, [{
+        "URI": "oss://media/out/v.mp4", "Container": "mp4",
+        "Subtitle": {"ExtractSubtitle": {"Format": "webvtt", "URI": "oss://media/subs/out"}}}],
+        sources=[{"URI": "oss://media/in/subs.mkv"}]))
+    vtt = bucket.get_object("subs/out_0.vtt").read().decode()
+    assert vtt.startswith("WEBVTT") and "00:01.000 --> 00:02.500\nHello emulator" in vtt
+    assert decode(fetch(bucket, "out/v.mp4", tmp_path)).frames == 150
