@@ -467,3 +467,8 @@ def test_extract_subtitles(emulator: LiveServer, tmp_path: Path) -> None:
     vtt = bucket.get_object("subs/out_0.vtt").read().decode()
     assert vtt.startswith("WEBVTT") and "00:01.000 --> 00:02.500\nHello emulator" in vtt
     assert decode(fetch(bucket, "out/v.mp4", tmp_path)).frames == 150
+    # A target with only ExtractSubtitle (no URI, no Container) extracts and makes nothing else.
+    succeeded(client, convert(client, [{"Subtitle": {"ExtractSubtitle": {"Format": "srt", "URI": "oss://media/s/x"}}}],
+                              sources=[{"URI": "oss://media/in/subs.mkv"}]))
+    assert [o.key for o in bucket.list_objects("s/").object_list] == ["s/x_0.srt"]
+    assert "Hello emulator" in bucket.get_object("s/x_0.srt").read().decode()

@@ -54,8 +54,8 @@ class SubtitleExtract:
 @dataclass(frozen=True)
 class TranscodeTarget:
     field: str  # "Targets[0]", "TargetGroups[0].Targets[1]"
-    uri: str  # template, with or without extension
-    spec: OutputSpec
+    uri: str  # template, with or without extension ("" for a subtitle extraction only)
+    spec: OutputSpec | None  # None: subtitle extraction only
     subtitle: SubtitleExtract | None = None
     group: int | None = None  # index into TargetGroups
 
@@ -380,6 +380,11 @@ def is_transcode_target(target: dict[str, Any]) -> bool:
 
 def parse_transcode_target(target: dict[str, Any], name: str, group: int | None = None) -> TranscodeTarget:
     uri, container = target.get("URI"), target.get("Container")
+    if not uri and not container and group is None:  # subtitle extraction only
+        subtitle = _subtitle(target.get("Subtitle"), f"{name}.Subtitle", False)
+        if subtitle is None:
+            raise missing(f"{name}.Subtitle.ExtractSubtitle")
+        return TranscodeTarget(name, "", None, subtitle)
     if not container:
         raise invalid(f"{name}.Container", "must be set together with URI.")
     if not uri:
@@ -444,6 +449,8 @@ def check_concatenation(targets: list[TranscodeTarget], raw: dict[str, Any]) -> 
     """Several Sources are joined by re-encoding: a copied stream or VideoSlim cannot be used."""
     for target in targets:
         spec = target.spec
+        if spec is None:
+            continue
         where = raw.get(target.field) or {}
         if spec.video is not None and spec.video.codec == "copy":
             has_codec = isinstance(where.get("Video"), dict) and where["Video"].get("TranscodeVideo")

@@ -19,7 +19,15 @@ from emulator.core.errors import ServiceError
 from emulator.media.ffmpeg import MediaError, ffmpeg_exe
 from emulator.media.meta import source_media
 from emulator.media.render import run_command
-from emulator.media.transcode import Clip, PlanError, SourceMedia, TranscodePlan, Watermark, plan_transcode
+from emulator.media.transcode import (
+    Clip,
+    OutputSpec,
+    PlanError,
+    SourceMedia,
+    TranscodePlan,
+    Watermark,
+    plan_transcode,
+)
 from emulator.services.imm.convert import ConvertRequest, resolve_uri
 from emulator.services.imm.failures import TaskFailure
 from emulator.services.imm.transcode_request import TargetGroup, TranscodeTarget, has_extension
@@ -47,10 +55,10 @@ class _Source:
 @dataclass
 class _Output:
     target: TranscodeTarget
-    plan: TranscodePlan
+    plan: TranscodePlan | None  # None: subtitle extraction only
     bucket: str
-    key: str  # the main object: the file, or the (media) playlist
-    files: list[tuple[Path, str]] = field(default_factory=list)  # (file, key), in storing order
+    key: str  # the main object: the file, or the (media) playlist ("": none)
+    files: list[tuple[str, Path, str]] = field(default_factory=list)  # (bucket, file, key), in storing order
     subtitles: list[str] = field(default_factory=list)
 
     @property
@@ -58,10 +66,10 @@ class _Output:
         return f"oss://{self.bucket}/{self.key}"
 
 
-def _extension(target: TranscodeTarget) -> str:
-    segment = target.spec.segment
+def _extension(spec: OutputSpec) -> str:
+    segment = spec.segment
     if segment is None:
-        return target.spec.container
+        return spec.container
     return "m3u8" if segment.format == "hls" else "mpd"
 
 
@@ -144,19 +152,20 @@ class Transcoder:
                         for n, target in enumerate(targets)]
             masters = [self._master(Path(work) / f"g{g}", group, rendered, sources)
                        for g, group in enumerate(request.groups)]
-            for bucket in {o.bucket for o in rendered} | {m[0] for m in masters}:
+            for bucket in {b for o in rendered for b, _, _ in o.files} | {m[0] for m in masters}:
                 self._check_bucket(bucket)
             for output in rendered:
-                for path, key in output.files:
-                    self._store(output.bucket, key, path, output.target.field)
+                for bucket, path, key in output.files:
+                    self._store(bucket, key, path, output.target.field)
             for bucket, key, path, name in masters:
                 self._store(bucket, key, path, name)
         outputs: dict[str, list[str]] = {}
         for output in rendered:
-            outputs[output.target.field] = [output.uri]
+            if output.plan is not None:
+                outputs[output.target.field] = [output.uri]
+                self._meter(output.plan)
             if output.subtitles:
                 outputs[f"{output.target.field}.Subtitle"] = output.subtitles
-            self._meter(output.plan)
         for group, (bucket, key, _, _) in zip(request.groups, masters, strict=True):
             outputs[group.field] = [f"oss://{bucket}/{key}"]
         return outputs
@@ -187,7 +196,11 @@ class Transcoder:
     async def _render(self, folder: Path, target: TranscodeTarget, sources: list[_Source], n: int,
                       count: int) -> _Output:
         folder.mkdir()
-        ext = _extension(target)
+        if target.spec is None:  # subtitle extraction only
+            output = _Output(target, None, "", "")
+            await self._subtitles(folder, target, sources, output)
+            return output
+        ext = _extension(target.spec)
         bucket, key = self._resolve(target.uri, ext, sources)
         name = posixpath.basename(key)
         stem = name.rsplit(".", 1)[0]
@@ -221,8 +234,8 @@ class Transcoder:
             raise TaskFailure("InvalidArgument", f"The transcoding for {target.field} produced no output.")
         directory = posixpath.dirname(key)
         files = sorted((p for p in folder.iterdir() if p.is_file() and p != out), key=lambda p: p.name)
-        output = _Output(target, plan, bucket, key,
-                         [*((p, posixpath.join(directory, p.name)) for p in files), (out, key)])
+        written = [(bucket, p, posixpath.join(directory, p.name)) for p in files]
+        output = _Output(target, plan, bucket, key, [*written, (bucket, out, key)])
         if target.subtitle:
             await self._subtitles(folder, target, sources, output)
         return output
@@ -258,7 +271,7 @@ class Transcoder:
             except MediaError as exc:
                 raise TaskFailure("InvalidArgument", f"The subtitle stream {index} could not be extracted "
                                   f"for {target.field}.Subtitle.ExtractSubtitle: {exc}") from None
-            output.files.insert(0, (path, key))
+            output.files.insert(0, (bucket, path, key))
             output.subtitles.append(f"oss://{bucket}/{key}")
 
     def _master(self, folder: Path, group: TargetGroup, rendered: list[_Output],
@@ -267,9 +280,9 @@ class Transcoder:
         bucket, key = self._resolve(group.uri, "m3u8", sources)
         variants = []
         for output in rendered:
-            if output.target.group is None or output.target.field.split(".")[0] != group.field:
+            if output.plan is None or output.target.field.split(".")[0] != group.field:
                 continue
-            playlist = next(p for p, k in output.files if k == output.key)
+            playlist = next(p for _, p, k in output.files if k == output.key)
             peak, average = playlist_bandwidth(playlist)
             relative = posixpath.relpath(output.key, posixpath.dirname(key))
             variants.append((relative, output.plan, peak, average))
