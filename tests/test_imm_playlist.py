@@ -3,12 +3,14 @@ segments transcoded when first read through OSS, and the whole playlist plays.""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 from alibabacloud_imm20200930 import models as m
 from alibabacloud_tea_openapi.exceptions import ClientException
 
+from emulator.media.ffmpeg import ffmpeg_exe
 from emulator.testing.server import LiveServer
 from tests.imm_support import FIXTURES, world
 from tests.media_check import decode, frame_indices_at
@@ -91,13 +93,19 @@ def test_master_playlist_and_initial_transcode(emulator: LiveServer) -> None:
     ({"Targets": [{"URI": "oss://media/b/v", "Video": VIDEO}], "MasterURI": "oss://media/a/m.m3u8"},
      "Targets[0].URI"),
     ({"SourceURI": "oss://media/in/none.mp4"}, "Object"),
+    ({"SourceURI": "oss://media/in/tone.mp3"}, "Targets[0]"),  # video only, from an audio file
+    ({"Targets": [{"URI": "oss://nobucket/v", "Video": VIDEO}]}, "Targets[0].URI"),
 ])
-def test_invalid_requests(emulator: LiveServer, change: dict, field: str) -> None:
+def test_invalid_requests(emulator: LiveServer, tmp_path: Path, change: dict, field: str) -> None:
     client, bucket = world(emulator)
     bucket.put_object_from_file("in/tone.mp4", str(FIXTURES / TONE))
+    audio_only = tmp_path / "tone.mp3"
+    subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-i", str(FIXTURES / TONE), "-vn", str(audio_only)],
+                   check=True)
+    bucket.put_object_from_file("in/tone.mp3", str(audio_only))
     request = {"Targets": [{"URI": "oss://media/hls/v", "Video": VIDEO}], **change}
     with pytest.raises(ClientException) as err:
         generate(client, request.pop("Targets"), **request)
     assert err.value.status_code == 400
     assert field in err.value.message
-    assert not bucket.object_exists("hls/v.m3u8")
+    assert [o.key for o in bucket.list_objects().object_list if not o.key.startswith("in/")] == []

@@ -182,10 +182,20 @@ class LivePlaylists:
         length = media.duration - start if not duration else min(duration, media.duration - start)
         body: dict[str, Any] = {"VideoPlaylist": [], "AudioPlaylist": [], "SubtitlePlaylist": [],
                                 "Duration": round(length, 6)}
-        variants = []
-        for target in targets:
-            token = _token(source_uri, start, length, target.raw)
+        plans = []
+        for target in targets:  # every target checked against the source before anything is written
             bounds = segment_bounds(length, target.duration, target.initial_segments)
+            try:
+                plans.append((bounds, self._plan(target, media, start, bounds[0] if bounds else (0, 0))))
+            except PlanError as exc:
+                raise invalid(exc.field, f"cannot be met by this source: {exc.message}") from None
+            try:
+                self.oss.get_bucket(ns, parse_oss_uri(target.uri, f"{target.field}.URI")[0])
+            except ServiceError:
+                raise invalid(f"{target.field}.URI", "names a bucket that does not exist.") from None
+        variants = []
+        for target, (bounds, plan) in zip(targets, plans, strict=True):
+            token = _token(source_uri, start, length, target.raw)
             bucket, prefix = parse_oss_uri(target.uri, f"{target.field}.URI")
             names = [f"{posixpath.basename(prefix)}-{token}-{i}.ts" for i in range(len(bounds))]
             self.rt.docs.put(PLAYLIST_KIND, ns, f"{bucket}/{prefix}-{token}", {
@@ -198,7 +208,6 @@ class LivePlaylists:
             wanted = [i for i, (s, _) in enumerate(bounds) if first < 0 or s < first]
             for index in wanted:
                 await self.produce_segment(ns, bucket, f"{prefix}-{token}-{index}.ts")
-            plan = self._plan(target.video, target.audio, media, start, bounds[0] if bounds else (0, 0))
             entry = {"URI": f"oss://{bucket}/{key}", "Token": token}
             if plan.video_codec:
                 body["VideoPlaylist"].append({**entry, "Resolution": f"{plan.width}x{plan.height}",
@@ -234,9 +243,8 @@ class LivePlaylists:
                 raise invalid("Targets", f"cannot be written to oss://{bucket}/{key}: {exc.message}") \
                     from None
 
-    def _plan(self, video: VideoSettings | None, audio: AudioSettings | None, media: Any, start: float,
-              bound: tuple[float, float]):
-        spec = OutputSpec("ts", video, audio)
+    def _plan(self, target: LiveTarget, media: Any, start: float, bound: tuple[float, float]):
+        spec = OutputSpec("ts", target.video, target.audio, field=target.field)
         return plan_transcode(spec, [media], [Clip(0, start + bound[0], bound[1])])
 
     async def produce_segment(self, ns: str, bucket: str, key: str) -> None:
@@ -266,7 +274,7 @@ class LivePlaylists:
             return  # the source is gone: the segment stays missing (404)
         start, length = entry["bounds"][index]
         try:
-            plan = self._plan(target.video, target.audio, media, entry["start"], (start, length))
+            plan = self._plan(target, media, entry["start"], (start, length))
         except PlanError:
             return
         with tempfile.TemporaryDirectory(prefix="imm-live-", dir=self.rt.data_dir) as work:
