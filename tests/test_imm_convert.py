@@ -107,6 +107,22 @@ def test_snapshots_and_uri_placeholders(emulator: LiveServer) -> None:
         assert read_frame_index(image.convert("RGB")) == frame
 
 
+@pytest.mark.parametrize("fields, frames", [
+    ({"Mode": "keyframe", "StartTime": 5.5, "Number": 3}, [60, 70, 80]),  # keyframes every second
+    ({"Mode": "keyframe", "StartTime": 9}, [90, 100, 110]),
+    ({"Mode": "average", "Number": 4, "Interval": 0.1}, [15, 45, 75, 105]),  # Interval is ignored
+])
+def test_snapshot_modes(emulator: LiveServer, fields: dict, frames: list[int]) -> None:
+    client, bucket = world(emulator)
+    targets = [{"Image": {"Snapshots": [{"Format": "jpg", "URI": "oss://media/m/{index}.jpg", **fields}]}}]
+    task = wait_for_task(client, "p", convert(client, targets))
+    assert task.status == "Succeeded", task.message
+    keys = sorted((o.key for o in bucket.list_objects("m/").object_list), key=lambda k: int(k[2:-4]))
+    assert keys == [f"m/{i}.jpg" for i in range(1, len(frames) + 1)]
+    assert [read_frame_index(Image.open(io.BytesIO(bucket.get_object(k).read())).convert("RGB"))
+            for k in keys] == frames
+
+
 def test_sprites_tile_frames_with_pad_and_margin(emulator: LiveServer) -> None:
     client, bucket = world(emulator)
     targets = [{"Image": {"Sprites": [{

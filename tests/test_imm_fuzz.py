@@ -16,10 +16,11 @@ from emulator.testing.server import LiveServer
 from tests.imm_support import imm_client
 
 ACTIONS = ["CreateProject", "GetProject", "UpdateProject", "DeleteProject", "ListProjects",
-           "CreateMediaConvertTask", "GetTask", "ListTasks"]
+           "CreateMediaConvertTask", "GetTask", "ListTasks", "DetectMediaMeta", "GenerateVideoPlaylist"]
 KEYS = ["ProjectName", "Sources", "Targets", "TargetGroups", "Notification", "Tags", "UserData",
         "AlignmentIndex", "TaskId", "TaskType", "RequestDefinition", "MaxResults", "NextToken", "Sort",
-        "Order", "Status", "TaskTypes", "StartTimeRange", "Tag", "Prefix", "Description", "CredentialConfig"]
+        "Order", "Status", "TaskTypes", "StartTimeRange", "Tag", "Prefix", "Description", "CredentialConfig",
+        "SourceURI", "MasterURI", "SourceStartTime", "SourceDuration", "OverwritePolicy"]
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False) | st.text(max_size=8),

@@ -88,6 +88,10 @@ def _anim(**fields: object) -> list[dict]:
     return [{"Image": {"Animations": [{"Format": "gif", "URI": "oss://media/o.gif", **fields}]}}]
 
 
+def _snapshot(**fields: object) -> list[dict]:
+    return [{"Image": {"Snapshots": [{"Format": "jpg", "URI": "oss://media/s.jpg", **fields}]}}]
+
+
 @pytest.mark.parametrize("change, field", [
     ({"Sources": None}, "Sources"),
     ({"Sources": [{"URI": "http://media/in.mp4"}]}, "Sources[0].URI"),
@@ -107,6 +111,10 @@ def _anim(**fields: object) -> list[dict]:
     ({"Targets": [{"Image": {"Snapshots": [{"Format": "gif", "URI": "oss://media/s.gif"}]}}]},
      "Targets[0].Image.Snapshots[0].Format"),
     ({"UserData": "x" * 2049}, "UserData"),
+    ({"Targets": _snapshot(Mode="scene")}, "Targets[0].Image.Snapshots[0].Mode"),
+    ({"Targets": _snapshot(Mode="dhash")}, "Targets[0].Image.Snapshots[0].Mode"),
+    ({"Targets": _snapshot(Mode="average")}, "Targets[0].Image.Snapshots[0].Number"),
+    ({"Targets": _snapshot(Threshold=101)}, "Targets[0].Image.Snapshots[0].Threshold"),
 ])
 def test_invalid_requests_name_the_field(emulator: LiveServer, change: dict, field: str) -> None:
     client = imm_client(emulator)

@@ -116,3 +116,16 @@ def test_strategy_can_be_forced() -> None:
         == {"decode"}
     assert {r.strategy for r in plan_sampling([source], [Window(0, 0)], interval=0.1, prefer="seek").reads} \
         == {"seek"}
+
+
+def test_keyframe_and_average_modes() -> None:
+    source = cfr(10, 12, 10)  # keyframes every second
+    keyframes = plan_sampling([source], [Window(0, 0)], start=5.5, number=3, mode="keyframe")
+    assert [f for _, f in keyframes.frames] == [60, 70, 80]
+    # On a timeline of two windows, each window's own keyframes, shifted.
+    both = plan_sampling([source], [Window(0, 2.5, 3), Window(0, 9)], mode="keyframe")
+    assert [f for _, f in both.frames] == [30, 40, 50, 90, 100, 110]
+    assert both.times == pytest.approx((0.5, 1.5, 2.5, 3.0, 4.0, 5.0))
+    average = plan_sampling([source], [Window(0, 0)], number=4, mode="average")
+    assert [f for _, f in average.frames] == [15, 45, 75, 105]
+    assert plan_sampling([source], [Window(0, 0)], start=13, number=2, mode="average").frames == ()

@@ -106,24 +106,45 @@ def sample_times(start: float, interval: float, number: int, length: float) -> l
     return times
 
 
+SAMPLING_MODES = ("interval", "keyframe", "average")
+
+
+def mode_times(mode: str, start: float, step: float, number: int, length: float,
+               keyframes: list[float]) -> list[float]:
+    """Sample times on a timeline of `length` seconds: `interval` every `step` from `start`;
+    `keyframe` the keyframes from `start`; `average` `number` times evenly spread over what
+    follows `start` (each in the middle of its share). At most `number` (0: all) of them."""
+    if mode == "keyframe":
+        times = [t for t in keyframes if start - _EPSILON <= t < length - _EPSILON]
+        return times[:number] if number > 0 else times
+    if mode == "average":
+        share = (length - start) / max(number, 1)
+        return [start + (k + 0.5) * share for k in range(max(number, 1))] if share > 0 else []
+    return sample_times(start, step, number, length)
+
+
 def plan_sampling(sources: list[SourceFrames], windows: list[Window], start: float = 0.0,
-                  interval: float | None = None, number: int = 0, prefer: str | None = None) -> SamplingPlan:
-    """Which frames to take for outputs sampled at start + k*interval on the timeline made of
-    `windows` played one after another. `prefer` forces a read strategy ("seek" / "decode");
+                  interval: float | None = None, number: int = 0, prefer: str | None = None,
+                  mode: str = "interval") -> SamplingPlan:
+    """Which frames to take for outputs sampled (by `mode`, see mode_times) on the timeline made
+    of `windows` played one after another. `prefer` forces a read strategy ("seek" / "decode");
     by default the cheaper one is chosen per run of frames."""
     primary = sources[windows[0].source]
     gap = primary.frame_gap
     step = gap if not interval or interval < gap else interval
     spans: list[tuple[float, float, Window]] = []  # (timeline start, timeline end, window)
+    keyframes: list[float] = []  # on the timeline
     offset = 0.0
     for window in windows:
         source = sources[window.source]
         begin = min(max(window.start, 0.0), source.end)
         stop = source.end if not window.duration else min(source.end, begin + window.duration)
         spans.append((offset, offset + max(stop - begin, 0.0), Window(window.source, begin)))
+        keyframes += [offset + source.times[k] - begin for k in source.keyframes
+                      if begin - _EPSILON <= source.times[k] < stop - _EPSILON]
         offset += max(stop - begin, 0.0)
     frames: list[tuple[int, int]] = []
-    times = sample_times(start, step, number, offset)
+    times = mode_times(mode, start, step, number, offset, keyframes)
     for t in times:
         span = next((s for s in spans if s[0] - _EPSILON <= t < s[1] - _EPSILON), spans[-1])
         source_time = span[2].start + (t - span[0])

@@ -9,9 +9,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from emulator.core.errors import ServiceError
-from emulator.media.plan import SCALE_TYPES
+from emulator.media.plan import SAMPLING_MODES, SCALE_TYPES
 from emulator.services.imm.errors import invalid, missing
+from emulator.services.imm.transcode_request import (
+    TargetGroup,
+    TranscodeTarget,
+    check_concatenation,
+    is_transcode_target,
+    parse_target_groups,
+    parse_transcode_target,
+)
 
 MAX_SOURCES = 11
 MAX_USER_DATA_BYTES = 2048
@@ -30,6 +37,8 @@ class SourceSpec:
     key: str
     start: float
     duration: float  # 0: to the end
+    disable_video: bool = False
+    disable_audio: bool = False
 
     @property
     def uri(self) -> str:
@@ -53,6 +62,7 @@ class ImageOutput:
     height: float | None = None
     scale_type: str = "stretch"
     tile: tuple[int, int, int, int] | None = None  # Sprites: columns, rows, pad, margin
+    mode: str = "interval"  # interval | keyframe | average (Snapshots, Sprites)
 
     @property
     def field(self) -> str:
@@ -69,6 +79,8 @@ class ConvertRequest:
     rocketmq: dict[str, str] | None = None
     user_data: str = ""
     tags: dict[str, Any] = field(default_factory=dict)
+    transcodes: tuple[TranscodeTarget, ...] = ()  # Targets[] with URI + Container
+    groups: tuple[TargetGroup, ...] = ()  # TargetGroups[] (their targets are not in transcodes)
 
 
 def parse_oss_uri(value: Any, name: str) -> tuple[str, str]:
@@ -143,11 +155,17 @@ def _image_output(kind: str, target: int, position: int, item: Any, tags: dict[s
     scale_type = item.get("ScaleType") or "stretch"
     if scale_type not in SCALE_TYPES:
         raise invalid(f"{name}.ScaleType", f"must be one of {', '.join(SCALE_TYPES)}.")
-    mode = item.get("Mode")
-    if mode not in (None, "", "interval"):
-        raise invalid(f"{name}.Mode", "is not supported by the emulator (interval is).")
+    mode = item.get("Mode") or "interval"
+    modes = SAMPLING_MODES if kind != "Animations" else ("interval",)
+    if mode == "dhash" and kind != "Animations":
+        raise invalid(f"{name}.Mode", "dhash (content-change sampling) is not supported by the emulator.")
+    if mode not in modes:
+        raise invalid(f"{name}.Mode", f"must be one of {', '.join(modes)}.")
+    _number(item, "Threshold", name, high=100, integer=True)
     number = _number(item, "Number", name, integer=True)
-    common = dict(kind=kind, target=target, position=position, format=fmt, uri=uri,
+    if mode == "average" and not number:
+        raise invalid(f"{name}.Number", "must be at least 1 with Mode average.")
+    common = dict(kind=kind, target=target, position=position, format=fmt, uri=uri, mode=mode,
                   start=_number(item, "StartTime", name) or 0.0,
                   interval=_number(item, "Interval", name, low_open=True),
                   number=int(number or 0), scale_type=scale_type)
@@ -179,8 +197,17 @@ def _sources(value: Any) -> list[SourceSpec]:
         if not item.get("URI"):
             raise missing(f"{name}.URI")
         bucket, key = parse_oss_uri(item["URI"], f"{name}.URI")
+        if item.get("Attached"):
+            raise invalid(f"{name}.Attached", "(an extra synchronised stream) is not supported by the "
+                          "emulator.")
+        if item.get("Subtitles"):
+            raise invalid(f"{name}.Subtitles", "(external subtitle files) are not supported by the emulator.")
+        flags = [item.get(flag) for flag in ("DisableVideo", "DisableAudio")]
+        for flag, value in zip(("DisableVideo", "DisableAudio"), flags, strict=True):
+            if value is not None and not isinstance(value, bool):
+                raise invalid(f"{name}.{flag}", "must be true or false.")
         sources.append(SourceSpec(bucket, key, _number(item, "StartTime", name) or 0.0,
-                                  _number(item, "Duration", name) or 0.0))
+                                  _number(item, "Duration", name) or 0.0, bool(flags[0]), bool(flags[1])))
     return sources
 
 
@@ -215,14 +242,14 @@ def parse_convert_request(sources: Any, targets: Any, target_groups: Any, notifi
     tags = tags or {}
     if user_data and len(user_data.encode()) > MAX_USER_DATA_BYTES:
         raise invalid("UserData", f"must be at most {MAX_USER_DATA_BYTES} bytes.")
-    if target_groups:
-        raise ServiceError(400, "InvalidArgument", "The parameter TargetGroups (HLS packaging) is not "
-                           "supported by the emulator.", Field="TargetGroups")
-    if targets is None:
+    groups = parse_target_groups(target_groups)
+    if targets is None and not groups:
         raise missing("Targets")
-    if not isinstance(targets, list) or not targets:
+    if targets is not None and (not isinstance(targets, list) or not targets and not groups):
         raise invalid("Targets", "must be a non-empty JSON array.")
+    targets = targets or []
     outputs: list[ImageOutput] = []
+    transcodes: list[TranscodeTarget] = []
     for t, target in enumerate(targets):
         if not isinstance(target, dict):
             raise invalid(f"Targets[{t}]", "must be a JSON object.")
@@ -240,16 +267,21 @@ def parse_convert_request(sources: Any, targets: Any, target_groups: Any, notifi
                 if target.get(key):
                     raise invalid(f"Targets[{t}].{key}", "must not be set for a snapshot, sprite or "
                                   "animation target.")
+        elif is_transcode_target(target) or target.get("Subtitle"):
+            transcodes.append(parse_transcode_target(target, f"Targets[{t}]"))
         else:
-            raise ServiceError(400, "InvalidArgument", f"The parameter Targets[{t}] has no Image "
-                               "output; audio/video transcoding is not supported by the emulator.",
-                               Field=f"Targets[{t}]")
+            raise invalid(f"Targets[{t}]", "has no output: set URI and Container, or Image.")
+    if len(parsed_sources) > 1:
+        raw = {f"Targets[{t}]": target for t, target in enumerate(targets)}
+        raw.update({f"TargetGroups[{g}].Targets[{t}]": target for g, group in enumerate(target_groups or [])
+                    for t, target in enumerate(group.get("Targets") or [])})
+        check_concatenation([*transcodes, *(t for g in groups for t in g.targets)], raw)
     topic, rocketmq = _notification(notification)
     index = alignment_index or 0
     if not 0 <= index < len(parsed_sources):
         raise invalid("AlignmentIndex", "must be the index of one of the Sources.")
     return ConvertRequest(parsed_sources, outputs, len(targets), index, topic, rocketmq,
-                          user_data or "", tags)
+                          user_data or "", tags, tuple(transcodes), tuple(groups))
 
 
 class _Tags:

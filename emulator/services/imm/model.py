@@ -11,12 +11,16 @@ import base64
 import json
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from emulator.core.ports import ObjectStore
 from emulator.core.runtime import Runtime
 from emulator.core.timefmt import iso_millis
 from emulator.services.imm.convert import ConvertRequest
 from emulator.services.imm.errors import already_exists, invalid, not_found
+
+if TYPE_CHECKING:
+    from emulator.services.imm.playlists import LivePlaylists
 
 PROJECT_KIND = "imm-project"
 TASK_KIND = "imm-task"
@@ -26,8 +30,9 @@ _PROJECT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,127}$")
 PROJECT_LIMITS = ("ProjectMaxDatasetCount", "DatasetMaxBindCount", "DatasetMaxFileCount",
                   "DatasetMaxEntityCount", "DatasetMaxRelationCount", "DatasetMaxTotalFileSize")
 TASK_STATUSES = ("Running", "Succeeded", "Failed")
-# What IMM bills a MediaConvert output by (MediaAnimation: per output animation frame).
-BILLABLE_UNITS = {"MediaAnimation": "frame"}
+# What IMM bills a MediaConvert output by (MediaAnimation: per output animation frame;
+# MediaTranscode*: per output minute, by codec and resolution tier), DetectMediaMeta per call.
+BILLABLE_UNITS = {"MediaAnimation": "frame", "DetectMediaMeta": "request", "MediaLiveTranscode": "second"}
 
 
 def check_project_name(name: str) -> None:
@@ -58,8 +63,11 @@ def _page_offset(token: str | None) -> int:
 
 
 class ImmModel:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, objects: ObjectStore) -> None:
         self.rt = runtime
+        self.objects = objects  # where sources are read and outputs written
+        # GenerateVideoPlaylist's live segments (set by the service: they need this model).
+        self.playlists: LivePlaylists | None = None
         # Hands a recorded task to whatever runs it (the service wires its task runner in).
         self.start_task: Callable[[str, dict[str, Any], ConvertRequest], None] = (
             lambda ns, task, request: None)
@@ -219,9 +227,13 @@ class ImmModel:
         for ns in namespaces:
             for project, usage in self.rt.docs.scan(USAGE_KIND, ns):
                 items.extend({"namespace": ns, "project": project, "billable_item": item,
-                              "quantity": quantity, "unit": BILLABLE_UNITS.get(item, "count")}
+                              "quantity": quantity, "unit": _unit(item)}
                              for item, quantity in sorted(usage.items()))
         return {"items": items}
+
+
+def _unit(item: str) -> str:
+    return BILLABLE_UNITS.get(item, "minute" if item.startswith("MediaTranscode") else "count")
 
 
 def _matches_tags(tags: dict[str, Any], selector: str) -> bool:

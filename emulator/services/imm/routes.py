@@ -18,10 +18,11 @@ from emulator.core.ports import ObjectStore, Publisher
 from emulator.core.runtime import Runtime
 from emulator.core.tasks import TaskRunner
 from emulator.core.timefmt import parse_iso
-from emulator.services.imm import errors, seed, wire
+from emulator.services.imm import errors, media_actions, seed, wire
 from emulator.services.imm.convert import parse_convert_request
 from emulator.services.imm.errors import invalid
 from emulator.services.imm.model import PROJECT_LIMITS, TASK_STATUSES, ImmModel, task_view
+from emulator.services.imm.playlists import LivePlaylists
 from emulator.services.imm.runner import SERVICE, MediaConvertJobs
 from emulator.services.imm.wire import Params
 
@@ -166,6 +167,16 @@ async def list_tasks(ctx: Ctx) -> Response:
     return _ok(ctx, body)
 
 
+async def detect_media_meta(ctx: Ctx) -> Response:
+    return _ok(ctx, await media_actions.detect_media_meta(ctx.model, ctx.model.objects, ctx.ns,
+                                                          Params(ctx.params)))
+
+
+async def generate_video_playlist(ctx: Ctx) -> Response:
+    assert ctx.model.playlists is not None
+    return _ok(ctx, await ctx.model.playlists.generate(ctx.ns, Params(ctx.params), ctx.request_id))
+
+
 ROUTES: dict[str, Handler] = {
     "CreateProject": create_project,
     "GetProject": get_project,
@@ -175,6 +186,8 @@ ROUTES: dict[str, Handler] = {
     "CreateMediaConvertTask": create_media_convert_task,
     "GetTask": get_task,
     "ListTasks": list_tasks,
+    "DetectMediaMeta": detect_media_meta,
+    "GenerateVideoPlaylist": generate_video_playlist,
 }
 
 
@@ -241,7 +254,8 @@ def render_error(ctx: Ctx, err: ServiceError) -> Response:
 
 
 def build_imm(runtime: Runtime, objects: ObjectStore, publisher: Publisher) -> Service[ImmModel]:
-    model = ImmModel(runtime)
+    model = ImmModel(runtime, objects)
+    model.playlists = LivePlaylists(runtime, model, objects)
     runtime.faults.register_match_fields("imm", ("project", "topic", "task_type"))
     seed.register(runtime, model)
     tasks = TaskRunner(runtime, SERVICE)

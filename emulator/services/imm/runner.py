@@ -25,20 +25,15 @@ from emulator.media.plan import SourceFrames, Window, output_geometry, plan_samp
 from emulator.media.render import Rendered, render_animation, render_images
 from emulator.media.timeline import source_frames
 from emulator.services.imm.convert import ConvertRequest, ImageOutput, parse_convert_request, resolve_uri
+from emulator.services.imm.failures import TaskFailure
 from emulator.services.imm.model import ImmModel
+from emulator.services.imm.transcoding import Transcoder
 
 log = logging.getLogger("emulator.imm")
 SERVICE = "imm"
 # A safety cap on one output's frames (IMM documents none).
 MAX_OUTPUT_FRAMES = 5000
 CONTENT_TYPES = {"gif": "image/gif", "webp": "image/webp", "jpg": "image/jpeg", "png": "image/png"}
-
-
-class TaskFailure(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass
@@ -63,7 +58,9 @@ def notification_message(task: dict[str, Any], request: ConvertRequest, outputs:
         image = {kind: [{"URI": uri} for out in request.outputs if out.kind == kind and out.target == t
                         for uri in outputs.get(out.field, [])] or None
                  for kind in ("Sprites", "Snapshots", "Animations")}
-        targets.append({"URI": "", "Subtitle": {"Extract": {"URI": ""}}, "Image": image})
+        targets.append({"URI": (outputs.get(f"Targets[{t}]") or [""])[0],
+                        "Subtitle": {"Extract": {"URI": (outputs.get(f"Targets[{t}].Subtitle") or [""])[0]}},
+                        "Image": image})
     content = {
         "ProjectName": task["ProjectName"], "DatasetName": "", "RequestId": task["RequestId"],
         "StartTime": iso_millis(task["StartTime"]), "EndTime": iso_millis(task.get("EndTime")),
@@ -128,7 +125,10 @@ class MediaConvertJobs:
                 "action": "CreateMediaConvertTask", "project": project, "task_type": "MediaConvert"})
             if faults.fail is not None:
                 self._fail_by_rule(faults.fail, progress)
-            sources = [await self._open_source(ns, s.bucket, s.key, s.uri) for s in request.sources]
+            outputs.update(await Transcoder(self.rt, self.oss, self.model.record_usage, ns, task, request,
+                                            progress).run())
+            sources = [await self._open_source(ns, s.bucket, s.key, s.uri)
+                       for s in request.sources] if request.outputs else []
             for n, output in enumerate(request.outputs):
                 outputs[output.field] = await self._render(ns, task, request, sources, output, n, progress)
             if faults.duration_seconds is not None:
@@ -173,7 +173,8 @@ class MediaConvertJobs:
                       sources: list[_Source], output: ImageOutput, n: int, progress: Progress) -> list[str]:
         frames = [s.frames for s in sources]
         windows = [Window(i, s.start, s.duration) for i, s in enumerate(request.sources)]
-        plan = plan_sampling(frames, windows, output.start, output.interval, output.number)
+        plan = plan_sampling(frames, windows, output.start, output.interval, output.number,
+                             mode=output.mode)
         if not plan.frames:
             raise TaskFailure("InvalidArgument", f"The parameter {output.field}.StartTime is beyond "
                               "the end of the source.")

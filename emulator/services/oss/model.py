@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,14 @@ class OssModel:
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
         self.blobs: BlobStore = runtime.blobs
+        # Producers of objects made when first read (IMM's live-transcoded HLS segments):
+        # each is awaited with (namespace, bucket, key) before a GET of a missing object.
+        self.on_missing: list[Callable[[str, str, str], Awaitable[None]]] = []
+
+    async def produce_missing(self, ns: str, bucket: str, key: str) -> None:
+        if self.on_missing and self.rt.docs.get(OBJECT_KIND, ns, self._object_doc_key(bucket, key)) is None:
+            for produce in self.on_missing:
+                await produce(ns, bucket, key)
 
     # ---- buckets -------------------------------------------------------------------------
 

@@ -401,6 +401,7 @@ async def copy_object(ctx: Ctx) -> Response:
 
 
 async def get_object(ctx: Ctx) -> Response:
+    await ctx.model.produce_missing(ctx.ns, ctx.bucket, ctx.key)
     meta = ctx.model.head_object(ctx.ns, ctx.bucket, ctx.key)
     _check_conditions(ctx.headers, meta)
     headers = _object_headers(meta)
