@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-import socket
+import re
+import selectors
 import subprocess
 import sys
 import time
@@ -15,11 +16,8 @@ import httpx
 
 from emulator.config import Config
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# The line `aliyun-emulator serve` prints once it listens (see emulator.server.serve).
+_LISTENING = re.compile(rb" on https?://[^ ]+:(\d+) ")
 
 
 @dataclass
@@ -73,12 +71,16 @@ class AdminCalls:
 
 
 class LiveServer(AdminCalls):
-    """`with LiveServer() as server:` runs `python -m emulator serve` until the block ends."""
+    """`with LiveServer() as server:` runs `python -m emulator serve` until the block ends.
+
+    Without `port` the server takes any free port itself (`--port 0`) and says which: no other
+    process (another xdist worker, say) can take it between choosing and binding."""
 
     def __init__(self, data_dir: Path | None = None, port: int | None = None,
                  extra_args: list[str] | None = None, env: dict[str, str] | None = None,
                  startup_timeout: float = 20.0) -> None:
-        self.port = port or free_port()
+        self.requested_port = port or 0
+        self.port = self.requested_port
         self.data_dir = data_dir
         self.extra_args = extra_args or []
         self.env = env or {}
@@ -101,7 +103,7 @@ class LiveServer(AdminCalls):
         return f"127.0.0.1:{self.port}"
 
     def start(self) -> LiveServer:
-        args = [sys.executable, "-m", "emulator", "serve", "--port", str(self.port)]
+        args = [sys.executable, "-m", "emulator", "serve", "--port", str(self.requested_port)]
         args += ["--data-dir", str(self.data_dir)] if self.data_dir else ["--ephemeral"]
         args += self.extra_args
         env = {k: v for k, v in os.environ.items() if not k.startswith("EMULATOR_")}
@@ -109,10 +111,10 @@ class LiveServer(AdminCalls):
         self.process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.PIPE)
         deadline = time.monotonic() + self.startup_timeout
+        self.port = self._announced_port(deadline)
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                err = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
-                raise RuntimeError(f"emulator exited with {self.process.returncode}: {err}")
+                self._exited()
             try:
                 if httpx.get(self.url + "/_emulator/health", timeout=1).status_code == 200:
                     return self
@@ -121,6 +123,27 @@ class LiveServer(AdminCalls):
             time.sleep(0.05)
         self.stop()
         raise RuntimeError("emulator did not answer /_emulator/health in time")
+
+    def _announced_port(self, deadline: float) -> int:
+        """The port from the server's "listening on" line on stderr."""
+        assert self.process is not None and self.process.stderr is not None
+        said = b""
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.process.stderr, selectors.EVENT_READ)
+            while selector.select(max(0.0, deadline - time.monotonic())):
+                line = self.process.stderr.readline()
+                if not line:
+                    self._exited(said)
+                if found := _LISTENING.search(line):
+                    return int(found.group(1))
+                said += line
+        self.stop()
+        raise RuntimeError("emulator did not say which port it listens on in time")
+
+    def _exited(self, said: bytes = b"") -> None:
+        assert self.process is not None and self.process.stderr is not None
+        err = (said + self.process.stderr.read()).decode(errors="replace")
+        raise RuntimeError(f"emulator exited with {self.process.wait()}: {err}")
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
