@@ -1,13 +1,16 @@
-"""How fast the emulator is ready (not run in CI): python benchmarks/bench_start.py [runs]
+"""How fast the emulator is ready (not run in CI):
+python benchmarks/bench_start.py [--runs N] [--baseline CHECKOUT]
 
 Starts `aliyun-emulator serve --ephemeral --port P` (the console script beside this Python) and
 polls /_emulator/health over a raw socket every 2 ms; reports the time from process start to the
-first 200 answer, and the process's resident memory once it is idle. As a baseline measured in the
-same run: the time a bare `python -c pass` takes, which no Python server can beat.
+first 200 answer, and the process's resident memory once it is idle. As baselines measured in the
+same run, interleaved with it: a bare `python -c pass` (which no Python server can beat) and, with
+--baseline, `python -m emulator serve` run from another checkout (an older commit, say).
 """
 
 from __future__ import annotations
 
+import argparse
 import socket
 import statistics
 import subprocess
@@ -40,12 +43,12 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def time_to_health(command: list[str]) -> tuple[float, float]:
+def time_to_health(command: list[str], cwd: Path | None = None) -> tuple[float, float]:
     """Seconds from spawning the server to its first healthy answer; its RSS when idle after."""
     port = free_port()
     start = time.perf_counter()
     process = subprocess.Popen([*command, "--port", str(port)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+                               stderr=subprocess.DEVNULL, cwd=cwd)
     try:
         while not healthy(port):
             if process.poll() is not None or time.perf_counter() - start > 30:
@@ -65,21 +68,34 @@ def time_bare_python() -> float:
     return time.perf_counter() - start
 
 
+def report(label: str, ready: list[float], rss: list[float]) -> None:
+    print(f"{label}: first healthy answer after median {statistics.median(ready):.3f} s "
+          f"(best {min(ready):.3f}, worst {max(ready):.3f}); idle RSS median "
+          f"{statistics.median(rss):.1f} MB (max {max(rss):.1f})")
+
+
 def main() -> None:
-    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 7
-    script = Path(sys.executable).with_name("aliyun-emulator")
-    command = [str(script), "serve", "--ephemeral"]
-    ready, rss, bare = [], [], []
-    for _ in range(runs):  # interleaved, so load from elsewhere hits both alike
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--baseline", type=Path, help="a checkout to compare with")
+    args = parser.parse_args()
+    command = [str(Path(sys.executable).with_name("aliyun-emulator")), "serve", "--ephemeral"]
+    baseline = [sys.executable, "-m", "emulator", "serve", "--ephemeral"]
+    ready, rss, bare, base_ready, base_rss = [], [], [], [], []
+    for _ in range(args.runs):  # interleaved, so load from elsewhere hits each alike
         bare.append(time_bare_python())
         seconds, megabytes = time_to_health(command)
         ready.append(seconds)
         rss.append(megabytes)
-    print(f"{runs} runs of `{' '.join(command[1:])}`")
-    print(f"time to first healthy answer: median {statistics.median(ready):.3f} s, "
-          f"best {min(ready):.3f} s, worst {max(ready):.3f} s")
-    print(f"bare `python -c pass`: median {statistics.median(bare):.3f} s, best {min(bare):.3f} s")
-    print(f"idle RSS: median {statistics.median(rss):.1f} MB, max {max(rss):.1f} MB")
+        if args.baseline:
+            seconds, megabytes = time_to_health(baseline, cwd=args.baseline)
+            base_ready.append(seconds)
+            base_rss.append(megabytes)
+    print(f"{args.runs} runs each; bare `python -c pass`: median {statistics.median(bare):.3f} s")
+    report("aliyun-emulator serve --ephemeral", ready, rss)
+    if args.baseline:
+        report(f"baseline {args.baseline}", base_ready, base_rss)
+        print(f"ratio (median): {statistics.median(ready) / statistics.median(base_ready):.2f}")
 
 
 if __name__ == "__main__":

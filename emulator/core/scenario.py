@@ -27,8 +27,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from emulator.core.accounts import DEFAULT_NAMESPACE
 from emulator.core.errors import ServiceError
 from emulator.core.faults import FaultRuleError
@@ -48,6 +46,8 @@ def load_scenario(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ScenarioError("file", f"cannot read {path}: {exc.strerror}") from exc
+    import yaml  # only with a scenario file: not loaded at start otherwise
+
     try:
         doc = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:

@@ -19,7 +19,6 @@ from emulator.core.runtime import Runtime
 from emulator.core.tasks import take_task_faults
 from emulator.media.ffmpeg import MediaError
 from emulator.media.plan import SourceFrames, Window, output_geometry, plan_sampling
-from emulator.media.render import Rendered, render_animation, render_images
 from emulator.media.timeline import source_frames
 from emulator.services.imm.convert import ConvertRequest, ImageOutput, parse_convert_request, resolve_uri
 from emulator.services.imm.model import ImmModel
@@ -193,6 +192,9 @@ class TaskRunner:
         self.rt.events.record(ns, SERVICE, task["TaskId"], "rendering", output=output.field,
                               frames=len(plan.frames), strategy=sorted({r.strategy for r in plan.reads}),
                               decoded_frames=plan.decoded_frames)
+        # ffmpeg-python and the renderers load with the first conversion, not at start.
+        from emulator.media.render import Rendered, render_animation, render_images
+
         with tempfile.TemporaryDirectory(prefix="imm-", dir=self.rt.data_dir) as work:
             try:
                 if output.kind == "Animations":
