@@ -78,7 +78,7 @@ class LiveServer(AdminCalls):
 
     def __init__(self, data_dir: Path | None = None, port: int | None = None,
                  extra_args: list[str] | None = None, env: dict[str, str] | None = None,
-                 startup_timeout: float = 20.0) -> None:
+                 startup_timeout: float = 60.0) -> None:
         self.requested_port = port or 0
         self.port = self.requested_port
         self.data_dir = data_dir
