@@ -53,15 +53,17 @@ def apply_geometry(stream, geometry: Geometry):
     return stream.filter("setsar", 1)
 
 
-def sampled_frames(paths: list[Path], reads: list[Read], geometry: Geometry):
-    """The frames of `reads`, in order, at the output size."""
+def sampled_frames(paths: list[Path], reads: list[Read], geometry: Geometry, threads: int | None = None):
+    """The frames of `reads`, in order, at the output size; `threads`: decoder threads per input
+    (ffmpeg's default: one per core)."""
     streams = []
+    limit = {"threads": threads} if threads else {}
     for read in reads:
         # No accurate seek and no -t: decoding starts at the keyframe the plan counted from,
         # frames before the first wanted one are dropped by time, the wanted ones picked by
         # position, and trim ends the input (ffmpeg stops decoding it) after the last one.
         stream = ffmpeg.input(str(paths[read.source]), ss=f"{read.seek:.6f}", noaccurate_seek=None,
-                              an=None, sn=None, dn=None).video
+                              an=None, sn=None, dn=None, **limit).video
         stream = stream.filter("select", f"gte(t,{read.after:.6f})")
         stream = stream.filter("trim", end_frame=read.picks[-1] + 1)
         if read.picks != tuple(range(read.picks[-1] + 1)):
@@ -70,15 +72,21 @@ def sampled_frames(paths: list[Path], reads: list[Read], geometry: Geometry):
     return streams[0] if len(streams) == 1 else ffmpeg.concat(*streams, v=1, a=0)
 
 
-def extract_command(paths: list[Path], reads: list[Read], geometry: Geometry, out: Path) -> list[str]:
+def extract_command(paths: list[Path], reads: list[Read], geometry: Geometry, out: Path,
+                    threads: int | None = None) -> list[str]:
     """One ffmpeg run writing the frames of `reads` (in order) to `out` as raw RGB."""
-    stream = sampled_frames(paths, reads, geometry)
+    stream = sampled_frames(paths, reads, geometry, threads)
     output = stream.output(str(out), f="rawvideo", pix_fmt=RAW_PIXEL_FORMAT, fps_mode="passthrough")
+    if threads:
+        output = output.global_args("-filter_threads", str(threads))
     return output.compile(cmd=ffmpeg_exe(), overwrite_output=True)
 
 
-def _raw_input(raw: Path, width: int, height: int, rate: float | str):
-    return ffmpeg.input(str(raw), f="rawvideo", pix_fmt=RAW_PIXEL_FORMAT, s=f"{width}x{height}",
+def _raw_input(raw: list[Path], width: int, height: int, rate: float | str):
+    """Raw RGB frames from files read one after another (the concat protocol joins the bytes:
+    no copy of the frames into one file)."""
+    source = str(raw[0]) if len(raw) == 1 else "concat:" + "|".join(str(p) for p in raw)
+    return ffmpeg.input(source, f="rawvideo", pix_fmt=RAW_PIXEL_FORMAT, s=f"{width}x{height}",
                         framerate=rate).video
 
 
@@ -103,10 +111,12 @@ def _encode_animation(stream, fmt: str, frame_rate: float, out: Path) -> list[st
     return output.compile(cmd=ffmpeg_exe(), overwrite_output=True)
 
 
-def animation_command(raw: Path, width: int, height: int, fmt: str, frame_rate: float,
+def animation_command(raw: list[Path], width: int, height: int, fmt: str, frame_rate: float,
                       out: Path) -> list[str]:
-    """The animation from frames extracted to a raw RGB file."""
-    return _encode_animation(_raw_input(raw, width, height, frame_rate), fmt, frame_rate, out)
+    """The animation from frames extracted to raw RGB files (in order): the same bytes as
+    `direct_animation_command` gives for the same frames (square pixels declared, as there)."""
+    stream = _raw_input(raw, width, height, frame_rate).filter("setsar", 1)
+    return _encode_animation(stream, fmt, frame_rate, out)
 
 
 def direct_animation_command(paths: list[Path], reads: list[Read], geometry: Geometry, fmt: str,
@@ -115,7 +125,7 @@ def direct_animation_command(paths: list[Path], reads: list[Read], geometry: Geo
     return _encode_animation(sampled_frames(paths, reads, geometry), fmt, frame_rate, out)
 
 
-def image_sequence_command(raw: Path, width: int, height: int, fmt: str, pattern: Path,
+def image_sequence_command(raw: list[Path], width: int, height: int, fmt: str, pattern: Path,
                            tile: tuple[int, int, int, int] | None = None) -> list[str]:
     """Numbered still images (1, 2, ...) from the raw frames; with `tile` = (columns, rows, pad,
     margin), sprite sheets of columns x rows frames each."""

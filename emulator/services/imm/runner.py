@@ -172,7 +172,9 @@ class TaskRunner:
                       sources: list[_Source], output: ImageOutput, n: int) -> list[str]:
         frames = [s.frames for s in sources]
         windows = [Window(i, s.start, s.duration) for i, s in enumerate(request.sources)]
-        plan = plan_sampling(frames, windows, output.start, output.interval, output.number)
+        # Decoded runs cut at keyframes, one part per core of the pool, extracted in parallel.
+        plan = plan_sampling(frames, windows, output.start, output.interval, output.number,
+                             parts=self.rt.pool.size)
         if not plan.frames:
             raise TaskFailure("InvalidArgument", f"The parameter {output.field}.StartTime is beyond "
                               "the end of the source.")
@@ -201,11 +203,11 @@ class TaskRunner:
                     rate = output.frame_rate or 1 / plan.interval
                     rendered: Rendered = await self.rt.pool.run(
                         render_animation, paths, plan, geometry, output.format, rate,
-                        Path(work) / f"animation.{output.format}", progress)
+                        Path(work) / f"animation.{output.format}", progress, self.rt.pool.size)
                 else:
                     rendered = await self.rt.pool.run(
                         render_images, paths, plan, geometry, output.format, Path(work),
-                        output.tile, progress)
+                        output.tile, progress, self.rt.pool.size)
             except MediaError as exc:
                 raise TaskFailure("InvalidArgument", f"The source could not be converted for "
                                   f"{output.field}: {exc}") from None
