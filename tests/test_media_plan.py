@@ -129,7 +129,7 @@ def picked(plan) -> list[tuple[int, int]]:
 def test_a_dense_decode_is_cut_at_keyframes_into_parts_of_equal_work(parts: int) -> None:
     source = cfr(30, 60, 30)
     whole = plan_sampling([source], [Window(0, 0)], interval=0.2)
-    split = plan_sampling([source], [Window(0, 0)], interval=0.2, parts=parts)
+    split = plan_sampling([source], [Window(0, 0)], interval=0.2, parts=parts, min_part_pixels=0)
     assert len(whole.reads) == 1 and len(split.reads) == parts
     assert split.frames == whole.frames and picked(split) == picked(whole) == list(whole.frames)
     for read in split.reads:
@@ -145,7 +145,15 @@ def test_parts_leave_seeks_alone_and_never_outnumber_keyframes() -> None:
     sparse = plan_sampling([source], [Window(0, 0)], interval=4)
     assert plan_sampling([source], [Window(0, 0)], interval=4, parts=2).reads == sparse.reads
     one_gop = cfr(25, 2, 50)  # one keyframe: nowhere to cut
-    assert len(plan_sampling([one_gop], [Window(0, 0)], parts=4).reads) == 1
+    assert len(plan_sampling([one_gop], [Window(0, 0)], parts=4, min_part_pixels=0).reads) == 1
+
+
+def test_runs_too_small_to_pay_for_a_part_stay_whole() -> None:
+    hd = cfr(30, 60, 30, (1920, 1080))
+    assert len(plan_sampling([hd], [Window(0, 0)], interval=0.2, parts=2).reads) == 2
+    assert len(plan_sampling([hd], [Window(0, 0)], interval=0.2, number=5, parts=2).reads) == 1  # 30 frames
+    small = cfr(10, 12, 10)  # 120 frames of 320x240: less than one 1080p second
+    assert len(plan_sampling([small], [Window(0, 0)], interval=0.1, parts=2).reads) == 1
 
 
 @settings(max_examples=200, deadline=None)
@@ -157,7 +165,7 @@ def test_any_split_picks_the_frames_of_the_single_pass(fps, seconds, gop, start,
     sources = [cfr(fps, seconds, gop), cfr(fps, seconds / 2 + 1, gop)]
     windows = [Window(0, 0)] + ([Window(1, 0.5)] if second_window else [])
     whole = plan_sampling(sources, windows, start, interval, number)
-    split = plan_sampling(sources, windows, start, interval, number, parts=parts)
+    split = plan_sampling(sources, windows, start, interval, number, parts=parts, min_part_pixels=0)
     assert split.frames == whole.frames
     assert picked(split) == picked(whole) == list(whole.frames)
     for read in split.reads:

@@ -79,7 +79,8 @@ def test_parts_decoded_in_parallel_give_the_single_pass_animation(
     frames = source_frames(path)
     geometry = output_geometry(frames.width, frames.height)
     whole = plan_sampling([frames], [Window(0, 0)], start, interval, number, "decode")
-    split = plan_sampling([frames], [Window(0, 0)], start, interval, number, "decode", parts=3)
+    split = plan_sampling([frames], [Window(0, 0)], start, interval, number, "decode", parts=3,
+                          min_part_pixels=0)  # small frames: cut them anyway
     assert len(whole.reads) == 1 and len(split.reads) >= 2
     single, parallel = tmp_path / f"single.{fmt}", tmp_path / f"parallel.{fmt}"
     render_animation([path], whole, geometry, fmt, 10, single)
