@@ -39,7 +39,7 @@ from alibabacloud_tea_openapi.utils_models import Config  # noqa: E402
 
 from emulator.media.ffmpeg import ffmpeg_exe  # noqa: E402
 from emulator.media.plan import Window, output_geometry, plan_sampling  # noqa: E402
-from emulator.media.render import render_animation  # noqa: E402
+from emulator.media.render import FFMPEG_NICENESS, render_animation  # noqa: E402
 from emulator.media.timeline import source_frames  # noqa: E402
 from emulator.testing.server import LiveServer  # noqa: E402
 
@@ -81,8 +81,10 @@ def one_line_ffmpeg(source: Path, interval: float, out: Path) -> None:
     else:
         graph = f"fps=1/{interval},scale={WIDTH}:-2"
         codec = ["-c:v", "libwebp_anim", "-quality", "80"]
+    # At the engine's priority: on a loaded machine a lower one gets a smaller share of the CPU.
     subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(source),
-                    "-filter_complex", graph, *codec, "-loop", "0", str(out)], check=True)
+                    "-filter_complex", graph, *codec, "-loop", "0", str(out)], check=True,
+                   preexec_fn=lambda: os.nice(FFMPEG_NICENESS))
 
 
 def engine(source: Path, interval: float, prefer: str | None, out: Path, parts: int = 1) -> int:

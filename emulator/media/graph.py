@@ -53,17 +53,15 @@ def apply_geometry(stream, geometry: Geometry):
     return stream.filter("setsar", 1)
 
 
-def sampled_frames(paths: list[Path], reads: list[Read], geometry: Geometry, threads: int | None = None):
-    """The frames of `reads`, in order, at the output size; `threads`: decoder threads per input
-    (ffmpeg's default: one per core)."""
+def sampled_frames(paths: list[Path], reads: list[Read], geometry: Geometry):
+    """The frames of `reads`, in order, at the output size."""
     streams = []
-    limit = {"threads": threads} if threads else {}
     for read in reads:
         # No accurate seek and no -t: decoding starts at the keyframe the plan counted from,
         # frames before the first wanted one are dropped by time, the wanted ones picked by
         # position, and trim ends the input (ffmpeg stops decoding it) after the last one.
         stream = ffmpeg.input(str(paths[read.source]), ss=f"{read.seek:.6f}", noaccurate_seek=None,
-                              an=None, sn=None, dn=None, **limit).video
+                              an=None, sn=None, dn=None).video
         stream = stream.filter("select", f"gte(t,{read.after:.6f})")
         stream = stream.filter("trim", end_frame=read.picks[-1] + 1)
         if read.picks != tuple(range(read.picks[-1] + 1)):
@@ -72,13 +70,10 @@ def sampled_frames(paths: list[Path], reads: list[Read], geometry: Geometry, thr
     return streams[0] if len(streams) == 1 else ffmpeg.concat(*streams, v=1, a=0)
 
 
-def extract_command(paths: list[Path], reads: list[Read], geometry: Geometry, out: Path,
-                    threads: int | None = None) -> list[str]:
+def extract_command(paths: list[Path], reads: list[Read], geometry: Geometry, out: Path) -> list[str]:
     """One ffmpeg run writing the frames of `reads` (in order) to `out` as raw RGB."""
-    stream = sampled_frames(paths, reads, geometry, threads)
+    stream = sampled_frames(paths, reads, geometry)
     output = stream.output(str(out), f="rawvideo", pix_fmt=RAW_PIXEL_FORMAT, fps_mode="passthrough")
-    if threads:
-        output = output.global_args("-filter_threads", str(threads))
     return output.compile(cmd=ffmpeg_exe(), overwrite_output=True)
 
 

@@ -91,7 +91,7 @@ def extract_frames(paths: list[Path], plan: SamplingPlan, geometry: Geometry, wo
 
     def run(index: int) -> Path:
         part = work / f"part-{index:04d}.rgb"
-        run_command(extract_command(paths, batches[index], geometry, part, _decoder_threads(parts)),
+        run_command(extract_command(paths, batches[index], geometry, part),
                     lambda frames: report(index, frames))
         report(index, part.stat().st_size // frame_bytes)
         return part
@@ -102,14 +102,6 @@ def extract_frames(paths: list[Path], plan: SamplingPlan, geometry: Geometry, wo
     if count != len(plan.frames):
         raise MediaError(f"expected {len(plan.frames)} frames from the source, read {count}")
     return files
-
-
-def _decoder_threads(parts: int) -> int | None:
-    """Decoder threads per ffmpeg run: its share of the cores when runs go in parallel (ffmpeg's
-    default, one per core, would make every run contend for all of them)."""
-    if parts < 2:
-        return None
-    return max(1, (os.cpu_count() or 1) // parts)
 
 
 def render_animation(paths: list[Path], plan: SamplingPlan, geometry: Geometry, fmt: str,
