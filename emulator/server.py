@@ -35,6 +35,8 @@ def uvicorn_config(app, config: Config) -> uvicorn.Config:
         # IMM sends its whole request (Targets JSON and all) in the query string.
         h11_max_incomplete_event_size=1024 * 1024,
         timeout_keep_alive=75,
+        # No WebSocket routes: do not load a WebSocket library.
+        ws="none",
     )
 
 
@@ -77,6 +79,8 @@ def serve(config: Config) -> int:
     except StartError as exc:
         print(f"aliyun-emulator serve: {exc}", file=sys.stderr)
         return 2
+    # `--port 0` means any free port: the URLs the emulator hands out must carry the real one.
+    config = config.model_copy(update={"port": sock.getsockname()[1]})
     data_dir = None if config.ephemeral else config.resolved_data_dir()
     created = False
     runtime = None
@@ -96,6 +100,7 @@ def serve(config: Config) -> int:
         print(f"aliyun-emulator serve: {exc}", file=sys.stderr)
         return 2
     where = "ephemeral" if config.ephemeral else str(runtime.data_dir)
+    # LiveServer reads the port from this line: keep its "on <url>" form.
     print(f"aliyun-emulator {__version__} on {config.public_url} (data: {where})\n"
           f"  console: {config.public_url}/_emulator/ui"
           f"{'' if config.quiet else '   (request log below; --quiet turns it off)'}",

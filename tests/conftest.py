@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
@@ -15,6 +17,32 @@ from emulator.testing.server import LiveServer
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+SharedMedia = Callable[[str, Callable[[Path], None]], Path]
+
+
+@pytest.fixture(scope="session")
+def shared_media(tmp_path_factory: pytest.TempPathFactory) -> SharedMedia:
+    """`shared_media(key, make)`: the file `make(path)` writes, made once per test run and shared
+    by every xdist worker (the first to need it makes it; a race only makes it twice). `key` names
+    everything the file depends on. The directory belongs to this run: the code under test may
+    have changed since the last one."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # the workers' directories share this run's parent
+        root = root.parent
+    root = root / "shared-media"
+    root.mkdir(exist_ok=True)
+
+    def get(key: str, make: Callable[[Path], None]) -> Path:
+        path = root / hashlib.sha256(key.encode()).hexdigest()[:24]
+        if not path.exists():
+            partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+            make(partial)
+            os.replace(partial, path)  # atomic: a reader sees no file or the whole file
+        return path
+
+    return get
 
 
 @pytest.fixture

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import hashlib
 from fractions import Fraction
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from emulator.media import animate
-from emulator.media.ffmpeg import iter_frames, probe
+from emulator.media.ffmpeg import MediaInfo, iter_frames, probe
 from emulator.media.motion import MotionSample, measure_motion
 from emulator.services.dashscope.inputs import ASSETS
 
@@ -91,15 +92,34 @@ def test_pro_plans_are_larger_than_std():
     assert pro.width > std.width and pro.height > std.height
 
 
+@cache
+def reference() -> tuple[MediaInfo, tuple[MotionSample, ...]]:
+    """The reference video's probe and motion, measured once per worker."""
+    info = probe(VIDEO)
+    return info, tuple(animate.measure_reference(VIDEO, info.display_size, animate.output_fps(info.fps)))
+
+
+def plan_of(model: str, mode: str, watermark: bool) -> animate.RenderPlan:
+    info, samples = reference()
+    return animate.plan_render(model, mode, (540, 960), info.display_size, info.duration, info.fps,
+                               list(samples), watermark)
+
+
 def render(tmp_path: Path, name: str, model="wan2.2-animate-move", mode="wan-std",
            watermark=False) -> tuple[Path, animate.RenderPlan]:
-    info = probe(VIDEO)
-    fps = animate.output_fps(info.fps)
-    samples = animate.measure_reference(VIDEO, info.display_size, fps)
-    plan = animate.plan_render(model, mode, (540, 960), info.display_size, info.duration, info.fps,
-                               samples, watermark)
+    """A fresh render."""
+    plan = plan_of(model, mode, watermark)
     out = tmp_path / name
     animate.render(plan, IMAGE, VIDEO, out)
+    return out, plan
+
+
+def rendered(shared_media, model="wan2.2-animate-move", mode="wan-std",
+             watermark=False) -> tuple[Path, animate.RenderPlan]:
+    """The render of these inputs that every test of this run shares (made once)."""
+    plan = plan_of(model, mode, watermark)
+    out = shared_media(f"animate-render {model} {mode} {watermark}",
+                       lambda path: animate.render(plan, IMAGE, VIDEO, path))
     return out, plan
 
 
@@ -108,8 +128,8 @@ def decode(path: Path, width: int, height: int, fps) -> list[np.ndarray]:
             for raw in iter_frames(path, fps, width, height)]
 
 
-def test_render_is_a_real_mp4_as_long_as_the_reference(tmp_path):
-    out, plan = render(tmp_path, "move.mp4")
+def test_render_is_a_real_mp4_as_long_as_the_reference(shared_media):
+    out, plan = rendered(shared_media)
     info = probe(out, count_frames=True)
     reference = probe(VIDEO)
     assert info.video_codec == "h264" and "mp4" in info.format
@@ -121,15 +141,15 @@ def test_render_is_a_real_mp4_as_long_as_the_reference(tmp_path):
     assert b"avc1" in data
 
 
-def test_same_inputs_give_the_same_bytes(tmp_path):
-    first, _ = render(tmp_path, "a.mp4", watermark=True)
-    second, _ = render(tmp_path, "b.mp4", watermark=True)
+def test_same_inputs_give_the_same_bytes(tmp_path, shared_media):
+    first, _ = rendered(shared_media, watermark=True)
+    second, _ = render(tmp_path, "again.mp4", watermark=True)
     assert hashlib.sha256(first.read_bytes()).digest() == hashlib.sha256(second.read_bytes()).digest()
 
 
-def test_character_follows_the_reference_and_the_mark_shows(tmp_path):
-    plain, plan = render(tmp_path, "plain.mp4")
-    marked, _ = render(tmp_path, "marked.mp4", watermark=True)
+def test_character_follows_the_reference_and_the_mark_shows(shared_media):
+    plain, plan = rendered(shared_media)
+    marked, _ = rendered(shared_media, watermark=True)
     frames = decode(plain, plan.width, plan.height, plan.fps)
     marked_frames = decode(marked, plan.width, plan.height, plan.fps)
     assert len(frames) == plan.frame_count
@@ -149,8 +169,8 @@ def test_character_follows_the_reference_and_the_mark_shows(tmp_path):
     assert corner > 10 and top_left < 2
 
 
-def test_mix_renders_over_the_reference_frames(tmp_path):
-    out, plan = render(tmp_path, "mix.mp4", model="wan2.2-animate-mix")
+def test_mix_renders_over_the_reference_frames(shared_media):
+    out, plan = rendered(shared_media, model="wan2.2-animate-mix")
     frame = decode(out, plan.width, plan.height, plan.fps)[20]
     reference = decode(VIDEO, plan.width, plan.height, plan.fps)[20]
     # The floor at the bottom-left corner of the reference shows through.
@@ -158,7 +178,7 @@ def test_mix_renders_over_the_reference_frames(tmp_path):
     assert not np.allclose(frame[-20:, :20], animate.PLAIN_BACKGROUND, atol=10)
 
 
-def test_pro_renders_larger(tmp_path):
-    out, plan = render(tmp_path, "pro.mp4", mode="wan-pro")
+def test_pro_renders_larger(shared_media):
+    out, plan = rendered(shared_media, mode="wan-pro")
     info = probe(out)
     assert (info.width, info.height) == (720, 1280) == (plan.width, plan.height)

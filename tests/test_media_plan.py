@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from emulator.media.graph import select_expression
 from emulator.media.plan import (
@@ -129,3 +131,55 @@ def test_keyframe_and_average_modes() -> None:
     average = plan_sampling([source], [Window(0, 0)], number=4, mode="average")
     assert [f for _, f in average.frames] == [15, 45, 75, 105]
     assert plan_sampling([source], [Window(0, 0)], start=13, number=2, mode="average").frames == ()
+
+
+def picked(plan) -> list[tuple[int, int]]:
+    """The (source, frame) each read picks, read after read: what the output shows."""
+    return [(r.source, r.first + p) for r in plan.reads for p in r.picks]
+
+
+@pytest.mark.parametrize("parts", [2, 3, 4])
+def test_a_dense_decode_is_cut_at_keyframes_into_parts_of_equal_work(parts: int) -> None:
+    source = cfr(30, 60, 30)
+    whole = plan_sampling([source], [Window(0, 0)], interval=0.2)
+    split = plan_sampling([source], [Window(0, 0)], interval=0.2, parts=parts, min_part_pixels=0)
+    assert len(whole.reads) == 1 and len(split.reads) == parts
+    assert split.frames == whole.frames and picked(split) == picked(whole) == list(whole.frames)
+    for read in split.reads:
+        assert read.strategy == "decode" and read.keyframe in source.keyframes
+        assert read.keyframe <= read.first  # decoding starts at the part's own keyframe
+    costs = [r.first - r.keyframe + r.picks[-1] + 1 for r in split.reads]
+    assert max(costs) - min(costs) <= 30  # equal up to one GOP
+    assert split.decoded_frames <= whole.decoded_frames
+
+
+def test_parts_leave_seeks_alone_and_never_outnumber_keyframes() -> None:
+    source = cfr(30, 60, 30)
+    sparse = plan_sampling([source], [Window(0, 0)], interval=4)
+    assert plan_sampling([source], [Window(0, 0)], interval=4, parts=2).reads == sparse.reads
+    one_gop = cfr(25, 2, 50)  # one keyframe: nowhere to cut
+    assert len(plan_sampling([one_gop], [Window(0, 0)], parts=4, min_part_pixels=0).reads) == 1
+
+
+def test_runs_too_small_to_pay_for_a_part_stay_whole() -> None:
+    hd = cfr(30, 60, 30, (1920, 1080))
+    assert len(plan_sampling([hd], [Window(0, 0)], interval=0.2, parts=2).reads) == 2
+    assert len(plan_sampling([hd], [Window(0, 0)], interval=0.2, number=5, parts=2).reads) == 1  # 30 frames
+    small = cfr(10, 12, 10)  # 120 frames of 320x240: less than one 1080p second
+    assert len(plan_sampling([small], [Window(0, 0)], interval=0.1, parts=2).reads) == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(fps=st.sampled_from([5, 10, 24, 25, 30]), seconds=st.integers(1, 40), gop=st.integers(1, 90),
+       start=st.floats(0, 5), interval=st.floats(0, 3), number=st.integers(0, 50),
+       parts=st.integers(1, 8), second_window=st.booleans())
+def test_any_split_picks_the_frames_of_the_single_pass(fps, seconds, gop, start, interval, number, parts,
+                                                       second_window) -> None:
+    sources = [cfr(fps, seconds, gop), cfr(fps, seconds / 2 + 1, gop)]
+    windows = [Window(0, 0)] + ([Window(1, 0.5)] if second_window else [])
+    whole = plan_sampling(sources, windows, start, interval, number)
+    split = plan_sampling(sources, windows, start, interval, number, parts=parts, min_part_pixels=0)
+    assert split.frames == whole.frames
+    assert picked(split) == picked(whole) == list(whole.frames)
+    for read in split.reads:
+        assert read.keyframe in sources[read.source].keyframes and read.keyframe <= read.first

@@ -66,3 +66,30 @@ def test_frame_code_round_trip_survives_scaling(index: int) -> None:
     image = draw_frame(index, 320, 240)
     assert read_frame_index(image) == index
     assert read_frame_index(image.resize((64, 48), Image.BILINEAR)) == index
+
+
+@pytest.mark.parametrize("fixture, start, interval, number", [
+    ("counter_320x240_10fps_12s_gop10.mp4", 0.33, 0.3, 0),  # twelve keyframes to cut at
+    ("counter_160x120_25fps_4s_gop50.mov", 0.1, 0.12, 0),  # B-frames, a cut at frame 50
+])
+@pytest.mark.parametrize("fmt", ["gif", "webp"])
+def test_parts_decoded_in_parallel_give_the_single_pass_animation(
+        tmp_path: Path, fixture: str, start: float, interval: float, number: int, fmt: str) -> None:
+    path = FIXTURES / fixture
+    frames = source_frames(path)
+    geometry = output_geometry(frames.width, frames.height)
+    whole = plan_sampling([frames], [Window(0, 0)], start, interval, number, "decode")
+    split = plan_sampling([frames], [Window(0, 0)], start, interval, number, "decode", parts=3,
+                          min_part_pixels=0)  # small frames: cut them anyway
+    assert len(whole.reads) == 1 and len(split.reads) >= 2
+    single, parallel = tmp_path / f"single.{fmt}", tmp_path / f"parallel.{fmt}"
+    render_animation([path], whole, geometry, fmt, 10, single)
+    rendered = render_animation([path], split, geometry, fmt, 10, parallel, parts=3)
+    with Image.open(parallel) as image:
+        shown = [(read_frame_index(f.convert("RGB")), f.info.get("duration"))
+                 for f in ImageSequence.Iterator(image)]
+    assert [index for index, _ in shown] == [f for _, f in whole.frames]
+    assert {duration for _, duration in shown} == {100}
+    assert rendered.frames == len(whole.frames)
+    # Frame for frame, delay for delay, byte for byte what one ffmpeg run makes.
+    assert parallel.read_bytes() == single.read_bytes()

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
+
 import oss2
 import pytest
 
 
 def test_oss_bucket_factory_is_isolated_per_test(oss_bucket, aliyun_namespace, aliyun_emulator) -> None:
-    bucket = oss_bucket("test-bucket")
+    # A name no other test uses: the default namespace is shared by every test on this worker.
+    name = f"isolated-{uuid.uuid4().hex[:12]}"
+    bucket = oss_bucket(name)
     bucket.put_object("hello.txt", b"hi")
     assert bucket.get_object("hello.txt").read() == b"hi"
     default = oss2.Bucket(oss2.Auth(aliyun_emulator.access_key_id, aliyun_emulator.access_key_secret),
-                          aliyun_emulator.url, "test-bucket")
+                          aliyun_emulator.url, name)
     with pytest.raises(oss2.exceptions.NoSuchBucket):
         default.get_object("hello.txt")  # another namespace sees nothing
 

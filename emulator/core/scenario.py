@@ -33,8 +33,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from emulator.core.accounts import DEFAULT_NAMESPACE
 from emulator.core.clock import ClockCommand, apply_clock
 from emulator.core.errors import ServiceError
@@ -101,6 +99,8 @@ def load_scenario(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ScenarioError("file", f"cannot read {path}: {exc.strerror}") from exc
+    import yaml  # only with a scenario file: not loaded at start otherwise
+
     kind = "JSON" if path.suffix.lower() == ".json" else "YAML"
     try:
         doc = json.loads(text) if kind == "JSON" else yaml.safe_load(text)

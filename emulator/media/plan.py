@@ -17,6 +17,9 @@ _EPSILON = 1e-6
 # start-up, the frame-threaded decoder's pipeline). Measured on 1080p H.264 (45 ms per seek,
 # 2.5-3 ms per frame of a full decode): about 15.
 SEEK_OVERHEAD_FRAMES = 15
+# The least decoding worth a part of its own (one more ffmpeg run: start-up, probing, a joined
+# file): 60 frames of 1080p, about 0.2 s of one core. Smaller runs stay whole.
+MIN_PART_PIXELS = 60 * 1920 * 1080
 
 
 @dataclass(frozen=True)
@@ -125,10 +128,13 @@ def mode_times(mode: str, start: float, step: float, number: int, length: float,
 
 def plan_sampling(sources: list[SourceFrames], windows: list[Window], start: float = 0.0,
                   interval: float | None = None, number: int = 0, prefer: str | None = None,
-                  mode: str = "interval") -> SamplingPlan:
+                  mode: str = "interval", parts: int = 1,
+                  min_part_pixels: int = MIN_PART_PIXELS) -> SamplingPlan:
     """Which frames to take for outputs sampled (by `mode`, see mode_times) on the timeline made
     of `windows` played one after another. `prefer` forces a read strategy ("seek" / "decode");
-    by default the cheaper one is chosen per run of frames."""
+    by default the cheaper one is chosen per run of frames. With `parts` > 1 every decoded run is
+    cut at keyframes into up to that many reads of about equal decoding, to run in parallel, each
+    decoding at least `min_part_pixels`."""
     primary = sources[windows[0].source]
     gap = primary.frame_gap
     step = gap if not interval or interval < gap else interval
@@ -149,7 +155,8 @@ def plan_sampling(sources: list[SourceFrames], windows: list[Window], start: flo
         span = next((s for s in spans if s[0] - _EPSILON <= t < s[1] - _EPSILON), spans[-1])
         source_time = span[2].start + (t - span[0])
         frames.append((span[2].source, sources[span[2].source].frame_at(source_time)))
-    reads = plan_reads(sources, frames, prefer)
+    reads = [part for read in plan_reads(sources, frames, prefer)
+             for part in split_read(sources[read.source], read, parts, min_part_pixels)]
     decoded = sum(_decode_cost(r) for r in reads)
     return SamplingPlan(tuple(frames), tuple(times), tuple(reads), step, decoded)
 
@@ -189,6 +196,31 @@ def plan_reads(sources: list[SourceFrames], frames: list[tuple[int, int]],
         else:
             reads.extend(_read(source, source_index, [f], "seek") for f in run)
     return reads
+
+
+def split_read(source: SourceFrames, read: Read, parts: int, min_part_pixels: int = 0) -> list[Read]:
+    """A decode read cut at keyframes into up to `parts` decode reads, each decoding about the
+    same number of frames (and at least `min_part_pixels`), that pick the same frames in the same
+    order. Every part starts at a keyframe, so each decodes exactly what the whole read decodes
+    there: the same pictures."""
+    frames = [read.first + pick for pick in read.picks]
+    begin, end = read.keyframe, frames[-1] + 1  # the frames the whole read decodes
+    if min_part_pixels > 0:
+        parts = min(parts, (end - begin) * source.width * source.height // min_part_pixels)
+    if read.strategy != "decode" or parts < 2:
+        return [read]
+    cuts: list[int] = []  # the keyframes where parts after the first begin
+    for part in range(1, parts):
+        ideal = begin + (end - begin) * part / parts
+        nearest = min((k for k in source.keyframes if begin < k < end), default=None,
+                      key=lambda k: abs(k - ideal))
+        if nearest is not None and nearest not in cuts:
+            cuts.append(nearest)
+    cuts.sort()
+    groups: list[list[int]] = [[] for _ in range(len(cuts) + 1)]
+    for frame in frames:
+        groups[bisect.bisect_right(cuts, frame)].append(frame)
+    return [_read(source, read.source, group, "decode") for group in groups if group]
 
 
 @dataclass(frozen=True)

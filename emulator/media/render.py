@@ -7,7 +7,9 @@ import contextlib
 import os
 import subprocess
 import tempfile
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from emulator.media.graph import (
     extract_command,
     image_sequence_command,
 )
-from emulator.media.plan import Geometry, SamplingPlan, frame_delay
+from emulator.media.plan import Geometry, Read, SamplingPlan, frame_delay
 
 # Seeking inputs per ffmpeg run: each open input holds a decoder, so memory bounds this.
 READS_PER_RUN = 16
@@ -58,43 +60,60 @@ def run_command(args: list[str], on_frame: Callable[[int], None] | None = None,
         raise MediaError("\n".join(tail) or f"ffmpeg exited with {code}")
 
 
-def extract_frames(paths: list[Path], plan: SamplingPlan, geometry: Geometry, raw: Path,
-                   progress: Progress | None = None) -> int:
-    """Write the plan's frames as raw RGB to `raw`; the number of frames written."""
-    frame_bytes = geometry.out_w * geometry.out_h * 3
-    total = max(len(plan.frames), 1)
-    done = 0
-    batches: list[list] = []
-    for read in plan.reads:  # decode reads run alone; seek reads share runs
+def read_batches(reads: tuple[Read, ...]) -> list[list[Read]]:
+    """The ffmpeg runs that read `reads`, in order: a decode read runs alone, seek reads share
+    runs of up to READS_PER_RUN inputs."""
+    batches: list[list[Read]] = []
+    for read in reads:
         if batches and read.strategy == "seek" and len(batches[-1]) < READS_PER_RUN \
                 and batches[-1][-1].strategy == "seek":
             batches[-1].append(read)
         else:
             batches.append([read])
-    with open(raw, "wb") as sink:
-        for batch in batches:
-            with tempfile.NamedTemporaryFile(dir=raw.parent, suffix=".rgb") as part:
-                base = done
+    return batches
 
-                def report(frames: int, base: int = base) -> None:
-                    if progress:
-                        progress(min(base + frames, total) / total)
 
-                run_command(extract_command(paths, batch, geometry, Path(part.name)), report)
-                data = Path(part.name).read_bytes()
-            sink.write(data)
-            done += len(data) // frame_bytes
+def extract_frames(paths: list[Path], plan: SamplingPlan, geometry: Geometry, work: Path,
+                   progress: Progress | None = None, parts: int = 1) -> list[Path]:
+    """Write the plan's frames as raw RGB, in order, into files in `work` (one per ffmpeg run:
+    their concatenation is the frames); up to `parts` runs at once. The files, in order."""
+    frame_bytes = geometry.out_w * geometry.out_h * 3
+    total = max(len(plan.frames), 1)
+    batches = read_batches(plan.reads)
+    done = [0] * len(batches)  # frames each run has written so far
+    lock = threading.Lock()
+
+    def report(index: int, frames: int) -> None:
+        with lock:
+            done[index] = frames
             if progress:
-                progress(min(done, total) / total)
-    if done != len(plan.frames):
-        raise MediaError(f"expected {len(plan.frames)} frames from the source, read {done}")
-    return done
+                progress(min(sum(done), total) / total)
+
+    def run(index: int) -> Path:
+        part = work / f"part-{index:04d}.rgb"
+        run_command(extract_command(paths, batches[index], geometry, part),
+                    lambda frames: report(index, frames))
+        report(index, part.stat().st_size // frame_bytes)
+        return part
+
+    with ThreadPoolExecutor(max(1, min(parts, len(batches)))) as pool:
+        files = list(pool.map(run, range(len(batches))))
+    count = sum(f.stat().st_size // frame_bytes for f in files)
+    if count != len(plan.frames):
+        raise MediaError(f"expected {len(plan.frames)} frames from the source, read {count}")
+    return files
 
 
 def render_animation(paths: list[Path], plan: SamplingPlan, geometry: Geometry, fmt: str,
-                     frame_rate: float, out: Path, progress: Progress | None = None) -> Rendered:
+                     frame_rate: float, out: Path, progress: Progress | None = None,
+                     parts: int = 1) -> Rendered:
+    """The animation of `plan`. Reads that can run in parallel (a decode cut at keyframes by
+    `plan_sampling(parts=...)`, or many seeks) are extracted by up to `parts` ffmpeg runs at
+    once, then encoded in one pass over their frames in order: the same frames and delays as
+    one run gives."""
     total = len(plan.frames)
-    if len(plan.reads) <= READS_PER_RUN:  # one run, no intermediate file
+    batches = read_batches(plan.reads)
+    if len(plan.reads) <= READS_PER_RUN and (parts < 2 or len(batches) < 2):  # one run, no raw file
         def report(frames: int) -> None:
             if progress:
                 progress(min(frames, total) / total)
@@ -105,11 +124,10 @@ def render_animation(paths: list[Path], plan: SamplingPlan, geometry: Geometry, 
         if shown != total:
             raise MediaError(f"expected {total} frames from the source, got {shown}")
         return Rendered([out], total, geometry.out_w, geometry.out_h)
-    raw = out.with_suffix(".rgb")
-    count = extract_frames(paths, plan, geometry, raw, progress)
-    run_command(animation_command(raw, geometry.out_w, geometry.out_h, fmt, frame_rate, out))
-    raw.unlink()
-    return Rendered([out], count, geometry.out_w, geometry.out_h)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix="frames-") as work:
+        files = extract_frames(paths, plan, geometry, Path(work), progress, parts)
+        run_command(animation_command(files, geometry.out_w, geometry.out_h, fmt, frame_rate, out))
+    return Rendered([out], total, geometry.out_w, geometry.out_h)
 
 
 def _frames_shown(path: Path, fmt: str, frame_rate: float) -> int:
@@ -132,12 +150,12 @@ def _frames_shown(path: Path, fmt: str, frame_rate: float) -> int:
 
 def render_images(paths: list[Path], plan: SamplingPlan, geometry: Geometry, fmt: str, work: Path,
                   tile: tuple[int, int, int, int] | None = None,
-                  progress: Progress | None = None) -> Rendered:
-    """Snapshots (one image per frame) or, with `tile`, sprite sheets; numbered from 1."""
-    raw = work / "frames.rgb"
-    count = extract_frames(paths, plan, geometry, raw, progress)
-    pattern = work / f"image-%06d.{fmt}"
-    run_command(image_sequence_command(raw, geometry.out_w, geometry.out_h, fmt, pattern, tile))
-    raw.unlink()
+                  progress: Progress | None = None, parts: int = 1) -> Rendered:
+    """Snapshots (one image per frame) or, with `tile`, sprite sheets; numbered from 1. Up to
+    `parts` extracting runs at once."""
+    with tempfile.TemporaryDirectory(dir=work, prefix="frames-") as frames:
+        raw = extract_frames(paths, plan, geometry, Path(frames), progress, parts)
+        pattern = work / f"image-%06d.{fmt}"
+        run_command(image_sequence_command(raw, geometry.out_w, geometry.out_h, fmt, pattern, tile))
     files = sorted(work.glob(f"image-*.{fmt}"))
-    return Rendered(files, count, geometry.out_w, geometry.out_h)
+    return Rendered(files, len(plan.frames), geometry.out_w, geometry.out_h)

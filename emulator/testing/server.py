@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -16,8 +17,13 @@ import httpx
 
 from emulator.config import Config
 
+# The line `aliyun-emulator serve` prints once it listens (see emulator.server.serve).
+_LISTENING = re.compile(r" on https?://[^ ]+:(\d+) ")
+
 
 def free_port() -> int:
+    """A port nobody listens on now (for clients that must find none); a server started here
+    takes `--port 0` instead, so that parallel workers never race for one."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -74,12 +80,16 @@ class AdminCalls:
 
 
 class LiveServer(AdminCalls):
-    """`with LiveServer() as server:` runs `python -m emulator serve` until the block ends."""
+    """`with LiveServer() as server:` runs `python -m emulator serve` until the block ends.
+
+    Without `port` the server takes any free port itself (`--port 0`) and says which: no other
+    process (another xdist worker, say) can take it between choosing and binding."""
 
     def __init__(self, data_dir: Path | None = None, port: int | None = None,
                  extra_args: list[str] | None = None, env: dict[str, str] | None = None,
-                 startup_timeout: float = 20.0) -> None:
-        self.port = port or free_port()
+                 startup_timeout: float = 60.0) -> None:
+        self.requested_port = port or 0
+        self.port = self.requested_port
         self.data_dir = data_dir
         self.extra_args = extra_args or []
         self.env = env or {}
@@ -105,7 +115,7 @@ class LiveServer(AdminCalls):
         return f"127.0.0.1:{self.port}"
 
     def start(self) -> LiveServer:
-        args = [sys.executable, "-m", "emulator", "serve", "--port", str(self.port)]
+        args = [sys.executable, "-m", "emulator", "serve", "--port", str(self.requested_port)]
         args += ["--data-dir", str(self.data_dir)] if self.data_dir else ["--ephemeral"]
         args += self.extra_args
         env = {k: v for k, v in os.environ.items() if not k.startswith("EMULATOR_")}
@@ -113,11 +123,10 @@ class LiveServer(AdminCalls):
         self._stderr = tempfile.NamedTemporaryFile(prefix="aliyun-emulator-", suffix=".log")
         self.process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=self._stderr)
         deadline = time.monotonic() + self.startup_timeout
+        self.port = self._announced_port(deadline)
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                code, err = self.process.returncode, self.log()
-                self.stop()
-                raise RuntimeError(f"emulator exited with {code}: {err}")
+                self._exited()
             try:
                 if httpx.get(self.url + "/_emulator/health", timeout=1).status_code == 200:
                     return self
@@ -132,6 +141,25 @@ class LiveServer(AdminCalls):
         if self._stderr is None:
             return ""
         return Path(self._stderr.name).read_text(encoding="utf-8", errors="replace")
+
+    def _announced_port(self, deadline: float) -> int:
+        """The port from the server's "listening on" line on stderr (`--port 0`: any free port,
+        so that parallel test workers never race for one)."""
+        assert self.process is not None
+        while time.monotonic() < deadline:
+            if found := _LISTENING.search(self.log()):
+                return int(found.group(1))
+            if self.process.poll() is not None:
+                self._exited()
+            time.sleep(0.02)
+        self.stop()
+        raise RuntimeError("emulator did not say which port it listens on in time")
+
+    def _exited(self) -> None:
+        assert self.process is not None
+        code, err = self.process.wait(), self.log()
+        self.stop()
+        raise RuntimeError(f"emulator exited with {code}: {err}")
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

@@ -17,9 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-import httpx
-import yaml
-
 from emulator.auth.oss import AuthError, Claim, SignedRequest, parse_claim
 from emulator.core.accounts import Accounts
 from emulator.core.clock import Clock
@@ -72,6 +69,8 @@ def load_aliases(path: Path | None) -> dict[str, Path]:
     aliases = dict(BUNDLED_ALIASES)
     if path is None:
         return aliases
+    import yaml  # only for a user's alias file: not loaded at start otherwise
+
     data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping of URL -> local file")
@@ -175,6 +174,8 @@ class InputResolver:
         return creds.namespace
 
     def _download(self, url: str, dest: Path, limit: int, kind: str) -> Path:
+        import httpx  # loaded by the first download, not at start
+
         received = 0
         try:
             with httpx.stream("GET", url, timeout=FETCH_TIMEOUT_SECONDS, follow_redirects=False) as r:

@@ -22,7 +22,6 @@ from emulator.core.tasks import Job, Progress, TaskRunner, Unfinished
 from emulator.core.timefmt import iso_millis
 from emulator.media.ffmpeg import MediaError
 from emulator.media.plan import SourceFrames, Window, output_geometry, plan_sampling
-from emulator.media.render import Rendered, render_animation, render_images
 from emulator.media.timeline import source_frames
 from emulator.services.imm.convert import ConvertRequest, ImageOutput, parse_convert_request, resolve_uri
 from emulator.services.imm.failures import TaskFailure
@@ -173,8 +172,9 @@ class MediaConvertJobs:
                       sources: list[_Source], output: ImageOutput, n: int, progress: Progress) -> list[str]:
         frames = [s.frames for s in sources]
         windows = [Window(i, s.start, s.duration) for i, s in enumerate(request.sources)]
+        # Decoded runs cut at keyframes, one part per core of the pool, extracted in parallel.
         plan = plan_sampling(frames, windows, output.start, output.interval, output.number,
-                             mode=output.mode)
+                             mode=output.mode, parts=self.rt.pool.size)
         if not plan.frames:
             raise TaskFailure("InvalidArgument", f"The parameter {output.field}.StartTime is beyond "
                               "the end of the source.")
@@ -194,6 +194,9 @@ class MediaConvertJobs:
         self.rt.events.record(ns, SERVICE, task["TaskId"], "rendering", output=output.field,
                               frames=len(plan.frames), strategy=sorted({r.strategy for r in plan.reads}),
                               decoded_frames=plan.decoded_frames)
+        # ffmpeg-python and the renderers load with the first conversion, not at start.
+        from emulator.media.render import Rendered, render_animation, render_images
+
         work = Path(tempfile.mkdtemp(prefix="imm-", dir=self.rt.data_dir))
         try:
             try:
@@ -201,11 +204,11 @@ class MediaConvertJobs:
                     rate = output.frame_rate or 1 / plan.interval
                     rendered: Rendered = await self.tasks.offload(
                         render_animation, paths, plan, geometry, output.format, rate,
-                        work / f"animation.{output.format}", output_progress)
+                        work / f"animation.{output.format}", output_progress, self.rt.pool.size)
                 else:
                     rendered = await self.tasks.offload(
                         render_images, paths, plan, geometry, output.format, work,
-                        output.tile, output_progress)
+                        output.tile, output_progress, self.rt.pool.size)
             except MediaError as exc:
                 raise TaskFailure("InvalidArgument", f"The source could not be converted for "
                                   f"{output.field}: {exc}") from None

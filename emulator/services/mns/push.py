@@ -8,9 +8,8 @@ import asyncio
 import base64
 import hashlib
 import logging
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-import httpx
 
 from emulator.auth.mns import sign, string_to_sign
 from emulator.core.net import is_loopback
@@ -19,6 +18,9 @@ from emulator.core.timefmt import http_date
 from emulator.services.mns.documents import Delivery
 from emulator.services.mns.model import MnsModel
 from emulator.services.mns.notify import CONTENT_TYPES
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 API_VERSION = "2015-06-06"
@@ -36,7 +38,6 @@ class Pusher:
 
     async def startup(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._client = httpx.AsyncClient(timeout=PUSH_TIMEOUT_SECONDS, trust_env=False)
         self._model.on_delivery = self.schedule
         for ns, delivery_id in self._model.pending_deliveries():
             self._start(ns, delivery_id)
@@ -81,7 +82,10 @@ class Pusher:
         host = urlsplit(delivery.endpoint).hostname
         if not is_loopback(host):
             return f"refused: {host} is not a loopback address", False
-        assert self._client is not None
+        import httpx  # loaded by the first push, not at start
+
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=PUSH_TIMEOUT_SECONDS, trust_env=False)
         try:
             response = await self._client.post(delivery.endpoint, content=delivery.body.encode(),
                                                headers=self._headers(delivery))
