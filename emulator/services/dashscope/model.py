@@ -341,10 +341,8 @@ class DashScopeModel:
                                   detector=content.DETECTOR)
             from emulator.media import animate  # numpy and Pillow load on the first render, not at start
 
-            fps = animate.output_fps(info.fps)
-            samples = animate.measure_reference(video, info.display_size, fps)
-            plan = animate.plan_render(task["model"], task["mode"], image_size, info.display_size,
-                                       info.duration, info.fps, samples, task["watermark"])
+            plan = animate.plan_for_inputs(task["model"], task["mode"], image, image_size, video, info,
+                                           task["watermark"])
             out = work / "output.mp4"
             animate.render(plan, image, video, out)
             self.rt.events.record(ns, SERVICE, task_id, "rendered", width=plan.width, height=plan.height,
