@@ -10,10 +10,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import dashscope
+import numpy as np
 import pytest
 import yaml
 from dashscope import VideoSynthesis
 from dashscope_support import SAMPLE_IMAGE, SAMPLE_VIDEO, seed_body, submit, wait_for
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
 
 from emulator.media.ffmpeg import probe
 from emulator.media.people import Box, Sighting
@@ -73,6 +77,22 @@ def test_the_detector_refuses_each_broken_photograph(name, code):
 @pytest.mark.parametrize("path", ACCEPTED_IMAGES, ids=lambda p: p.name)
 def test_the_detector_accepts_one_person_facing_the_camera(path):
     assert content.image_verdict(path) is None
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(width=st.integers(200, 640), height=st.integers(200, 640),
+       mode=st.sampled_from(["L", "RGB", "RGBA", "P"]), seed=st.integers(0, 2**16),
+       fmt=st.sampled_from(["PNG", "JPEG", "BMP", "WEBP"]))
+def test_any_picture_gets_a_verdict_never_a_crash(tmp_path, width, height, mode, seed, fmt):
+    """Noise of any size and mode: a verdict (no person in noise), never an exception."""
+    noise = np.random.default_rng(seed).integers(0, 256, (height, width, 3), np.uint8)
+    picture = Image.fromarray(noise).convert(mode)
+    if fmt == "JPEG" and mode in ("RGBA", "P"):
+        picture = picture.convert("RGB")
+    path = tmp_path / f"noise.{fmt.lower()}"
+    picture.save(path, fmt)
+    assert content.image_verdict(path) in (content.NO_HUMAN, content.FACE_POSE, content.MULTI_HUMAN,
+                                           content.BODY_PROPORTION, None)
 
 
 def test_reference_videos_are_judged_on_sampled_frames():
