@@ -6,7 +6,10 @@
    times faster than real time it is (the target is >= 3x on a 2-core machine), next to a
    baseline measured in the same process: x264 encoding the same number of frames of one still
    picture (what the render costs beyond compositing).
-2. Runs a live emulator, submits the seed's task, and polls it while it renders: the slowest
+2. The content checks (emulator/services/dashscope/content.py: the person detector on the image
+   and on the reference's sampled frames) on the same sample: what they add to a wan-std task
+   (the target is at most 0.5 s), and what following the performer costs inside the render.
+3. Runs a live emulator, submits the seed's task, and polls it while it renders: the slowest
    poll answer shows whether the render blocks the server.
 """
 
@@ -22,6 +25,7 @@ import httpx
 
 from emulator.media import animate
 from emulator.media.ffmpeg import probe
+from emulator.services.dashscope import content
 from emulator.services.dashscope.inputs import ASSETS
 from emulator.testing.server import LiveServer
 
@@ -33,12 +37,23 @@ REPEATS = 3
 def render_once(out: Path) -> tuple[float, animate.RenderPlan]:
     start = time.perf_counter()
     info = probe(VIDEO)
-    fps = animate.output_fps(info.fps)
-    samples = animate.measure_reference(VIDEO, info.display_size, fps)
-    plan = animate.plan_render("wan2.2-animate-move", "wan-std", (540, 960), info.display_size,
-                               info.duration, info.fps, samples, True)
+    plan = animate.plan_for_inputs("wan2.2-animate-move", "wan-std", IMAGE, (384, 512), VIDEO, info, True)
     animate.render(plan, IMAGE, VIDEO, out)
     return time.perf_counter() - start, plan
+
+
+def checks_once() -> float:
+    start = time.perf_counter()
+    assert content.image_verdict(IMAGE) is None
+    assert content.video_verdict(VIDEO, probe(VIDEO)) is None
+    return time.perf_counter() - start
+
+
+def tracking_once() -> float:
+    info = probe(VIDEO)
+    start = time.perf_counter()
+    animate.measure_reference(VIDEO, info.display_size, animate.output_fps(info.fps), info.duration)
+    return time.perf_counter() - start
 
 
 def encode_still_once(plan: animate.RenderPlan, out: Path) -> float:
@@ -88,6 +103,11 @@ def main() -> None:
     print(f"render: {render:.2f} s -> {plan.duration / render:.1f}x real time")
     print(f"baseline x264 of a still picture: {still:.2f} s -> "
           f"render costs {render / still:.1f}x the baseline")
+    checks = min(checks_once() for _ in range(REPEATS))
+    tracking = min(tracking_once() for _ in range(REPEATS))
+    print(f"content checks (image + {content.SAMPLED_FRAMES} sampled frames): {checks:.2f} s, "
+          f"{checks / render:.0%} of the render")
+    print(f"following the performer (inside the render): {tracking:.2f} s")
     median, worst = poll_latency()
     print(f"polls while rendering: median {median * 1000:.1f} ms, slowest {worst * 1000:.1f} ms")
 

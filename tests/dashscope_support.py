@@ -39,8 +39,10 @@ def get_task(base_url: str, task_id: str, key: str = "sk-emulator") -> httpx.Res
 
 
 def wait_for(base_url: str, task_id: str, statuses=FINAL, key: str = "sk-emulator",
-             deadline: float = 60) -> dict[str, Any]:
-    """Poll (5 a second, under the 20 QPS limit) until the task is in one of `statuses`."""
+             deadline: float = 180) -> dict[str, Any]:
+    """Poll (5 a second, under the 20 QPS limit) until the task is in one of `statuses`. The
+    deadline is generous: a render follows the performer and cuts the character out, and the
+    machine may be shared."""
     end = time.monotonic() + deadline
     while True:
         body = get_task(base_url, task_id, key).json()

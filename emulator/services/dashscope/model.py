@@ -31,7 +31,7 @@ from emulator.core.runtime import Runtime
 from emulator.core.tasks import Job, TaskRunner, Unfinished
 from emulator.core.timefmt import iso_millis, utc_day
 from emulator.media.ffmpeg import MediaError, MediaInfo
-from emulator.services.dashscope import errors, inputs
+from emulator.services.dashscope import content, errors, inputs
 from emulator.services.dashscope.documents import ListQuery, SubmitRequest
 
 log = logging.getLogger(__name__)
@@ -137,7 +137,8 @@ class DashScopeModel:
         """Fetch and check both inputs now (blocking): the submit-time variant of the checks."""
         work = Path(tempfile.mkdtemp(prefix="dashscope-check-", dir=self.rt.data_dir))
         try:
-            self._prepare(ns, request.image_url, request.video_url, work, set(own_hosts))
+            self._prepare(ns, request.image_url, request.video_url, work, set(own_hosts),
+                          request.check_image, at_submit=True)
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
@@ -296,12 +297,17 @@ class DashScopeModel:
             self.rt.events.record(ns, SERVICE, task["task_id"], "finished", status="FAILED", code=code,
                                   message=message)
 
-    def _prepare(self, ns: str, image_url: str, video_url: str, work: Path,
-                 own_hosts: set[str]) -> tuple[Path, tuple[int, int], Path, MediaInfo]:
+    def _prepare(self, ns: str, image_url: str, video_url: str, work: Path, own_hosts: set[str],
+                 check_person: bool, at_submit: bool = False
+                 ) -> tuple[Path, tuple[int, int], Path, MediaInfo]:
         image = self.inputs.fetch(ns, image_url, "image", work / "image", own_hosts)
         image_size = inputs.check_image(image)
+        if check_person:
+            content.check_image(image)
         video = self.inputs.fetch(ns, video_url, "video", work / "video", own_hosts)
-        return image, image_size, video, inputs.check_video(video)
+        info = inputs.check_video(video)
+        content.check_video(video, info, at_submit)
+        return image, image_size, video, info
 
     def _produce(self, ns: str, task: dict[str, Any]) -> tuple[str, str, float]:
         """Fetch, check, render and store one task's video (blocking, in the worker pool)."""
@@ -309,21 +315,16 @@ class DashScopeModel:
         work = Path(tempfile.mkdtemp(prefix="dashscope-", dir=self.rt.data_dir))
         try:
             image, image_size, video, info = self._prepare(ns, task["image_url"], task["video_url"], work,
-                                                           set(task["own_hosts"]))
+                                                           set(task["own_hosts"]), task["check_image"])
             self.rt.events.record(ns, SERVICE, task_id, "inputs checked", image_size=list(image_size),
                                   video_duration=info.duration, video_size=list(info.display_size))
-            if task["check_image"]:
-                self.rt.events.record(ns, SERVICE, task_id, "check_image passed", detector=None,
-                                      note="no person detector is installed: the image check passes "
-                                           "without looking at the picture")
-            else:
-                self.rt.events.record(ns, SERVICE, task_id, "check_image skipped")
+            self.rt.events.record(ns, SERVICE, task_id,
+                                  "check_image passed" if task["check_image"] else "check_image skipped",
+                                  detector=content.DETECTOR)
             from emulator.media import animate  # numpy and Pillow load on the first render, not at start
 
-            fps = animate.output_fps(info.fps)
-            samples = animate.measure_reference(video, info.display_size, fps)
-            plan = animate.plan_render(task["model"], task["mode"], image_size, info.display_size,
-                                       info.duration, info.fps, samples, task["watermark"])
+            plan = animate.plan_for_inputs(task["model"], task["mode"], image, image_size, video, info,
+                                           task["watermark"])
             out = work / "output.mp4"
             animate.render(plan, image, video, out)
             self.rt.events.record(ns, SERVICE, task_id, "rendered", width=plan.width, height=plan.height,
