@@ -13,14 +13,13 @@ Allowed places, and nothing else (the emulator never reaches the outside world):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
 import yaml
 
-from emulator.auth.oss import sign_v1
+from emulator.auth.oss import AuthError, SignedRequest, parse_claim, sign_v1
 from emulator.core.accounts import Accounts
 from emulator.core.clock import Clock
 from emulator.core.errors import ServiceError
@@ -119,11 +118,11 @@ class InputResolver:
             return Source(path=self.aliases[bare])
         netloc = parts.netloc.lower()
         if netloc in own_hosts:
-            return Source(path=self._own_oss(ns, parts.path, parse_qs(parts.query)))
+            return Source(path=self._own_oss(ns, parts.path, parts.query))
         # Virtual-hosted style (oss2 signs URLs so for a "localhost" endpoint): bucket.host/key.
         bucket, _, host = netloc.partition(".")
         if host in own_hosts and bucket:
-            return Source(path=self._own_oss(ns, f"/{bucket}{parts.path}", parse_qs(parts.query)))
+            return Source(path=self._own_oss(ns, f"/{bucket}{parts.path}", parts.query))
         if netloc in self.fetch_hosts:
             return Source(url=url)
         raise refused(url)
@@ -137,15 +136,16 @@ class InputResolver:
             raise download_failed(_NO_AUTH)
         return self.oss.object_path(ns, UPLOAD_BUCKET, key)
 
-    def _own_oss(self, ns: str, path: str, query: dict[str, list[str]]) -> Path:
+    def _own_oss(self, ns: str, path: str, raw_query: str) -> Path:
         bucket, _, key = unquote(path).lstrip("/").partition("/")
         if not bucket or not key:
             raise download_failed()
+        query = parse_qs(raw_query)
         owner = ns
         if "OSSAccessKeyId" in query:
             owner = self._verify_v1(bucket, key, query)
         elif "x-oss-signature" in query:
-            owner = self._check_v4(query)
+            owner = self._verify_v4(bucket, key, raw_query)
         else:
             try:
                 public = self.oss.get_bucket(ns, bucket).acl.startswith("public-read")
@@ -168,16 +168,16 @@ class InputResolver:
             raise download_failed(_NO_AUTH)
         return creds.namespace
 
-    def _check_v4(self, query: dict[str, list[str]]) -> str:
-        """V4 presigned URLs: the key and the expiry are checked, not the signature."""
-        credential = query.get("x-oss-credential", [""])[0]
-        creds = self.accounts.by_access_key(credential.split("/", 1)[0])
+    def _verify_v4(self, bucket: str, key: str, raw_query: str) -> str:
+        """V4 presigned URLs: the key, the signature (as OSS checks a GET of it) and the expiry."""
         try:
-            signed = datetime.strptime(query["x-oss-date"][0], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
-            expires = signed.timestamp() + int(query.get("x-oss-expires", ["3600"])[0])
-        except (KeyError, ValueError):
+            claim = parse_claim(SignedRequest("GET", raw_query, {}, bucket, key))
+        except AuthError:
             raise download_failed(_NO_AUTH) from None
-        if creds is None or expires < self.clock.now():
+        creds = self.accounts.by_access_key(claim.access_key_id) if claim else None
+        if claim is None or creds is None or not claim.verify(creds.access_key_secret):
+            raise download_failed(_NO_AUTH)
+        if claim.expires_at is None or claim.expires_at < self.clock.now():
             raise download_failed(_NO_AUTH)
         return creds.namespace
 
