@@ -5,6 +5,7 @@ MNS model), failed deliveries, RocketMQ, and Progress moving. The ASGI app is dr
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -15,12 +16,14 @@ import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from PIL import Image
 
 from emulator.config import Config
 from emulator.core.errors import ServiceError
 from emulator.core.runtime import Runtime
 from emulator.services.imm.routes import build_imm
 from emulator.services.oss.model import OssModel
+from tests.imm_support import animation_frames
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "counter_320x240_10fps_12s_gop10.mp4"
 
@@ -42,6 +45,7 @@ class Harness:
     runtime: Runtime
     client: httpx.AsyncClient
     model: Any
+    oss: OssModel
 
     async def call(self, action: str, **params: Any) -> httpx.Response:
         query = {k: json.dumps(v) if isinstance(v, (dict, list)) else str(v) for k, v in params.items()}
@@ -68,6 +72,12 @@ class Harness:
     def events(self, task_id: str) -> list[dict[str, Any]]:
         return self.runtime.events.list("default", task_id)
 
+    def written(self, task_id: str) -> list[bytes]:
+        """The bytes of every output the task wrote, in order."""
+        uris = [e["uri"] for e in self.events(task_id) if e["event"] == "output written"]
+        return [self.oss.object_path("default", "media", uri[len("oss://media/"):]).read_bytes()
+                for uri in uris]
+
 
 async def harness(mns: Any) -> AsyncIterator[Harness]:
     runtime = Runtime(Config(ephemeral=True, verify_signatures=False))
@@ -77,7 +87,7 @@ async def harness(mns: Any) -> AsyncIterator[Harness]:
     built = build_imm(runtime, oss, mns)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=built.handle.app),
                                  base_url="http://imm.local") as client:
-        h = Harness(runtime, client, built.model)
+        h = Harness(runtime, client, built.model, oss)
         assert (await h.call("CreateProject", ProjectName="p")).status_code == 200
         yield h
         await built.handle.shutdown()
@@ -203,42 +213,6 @@ def test_billing_counts_animation_frames_per_project() -> None:
     run(check)
 
 
-def test_tasks_left_running_by_a_previous_server_are_resumed(tmp_path: Path) -> None:
-    async def main() -> None:
-        config = Config(data_dir=tmp_path, verify_signatures=False)
-        first = Runtime(config)
-        oss = OssModel(first)
-        oss.create_bucket("default", "media")
-        oss.put_file("default", "media", "in/counter.mp4", FIXTURE, "video/mp4")
-        first_imm = build_imm(first, oss, None)
-        first_imm.model.create_project("default", "p")
-        definition = {"ProjectName": "p", "Sources": [{"URI": "oss://media/in/counter.mp4"}],
-                      "Targets": ANIMATION}
-        first_imm.model.add_task("default", {
-            "ProjectName": "p", "TaskId": "MediaConvert-left-running", "TaskType": "MediaConvert",
-            "EventId": "E", "RequestId": "R", "Status": "Running", "Code": "", "Message": "",
-            "StartTime": first.clock.now(), "EndTime": None, "Progress": 10, "UserData": "", "Tags": {},
-            "Definition": json.dumps(definition)})
-        first.close()  # the server stops with the task unfinished
-
-        second = Runtime(config)
-        built = build_imm(second, OssModel(second), None)
-        await built.handle.startup()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 30
-        while built.model.get_task("default", "p", "MediaConvert", "MediaConvert-left-running")["Status"] \
-                == "Running":
-            assert loop.time() < deadline
-            await asyncio.sleep(0.02)
-        task = built.model.get_task("default", "p", "MediaConvert", "MediaConvert-left-running")
-        assert task["Status"] == "Succeeded"
-        assert OssModel(second).head_object("default", "media", "out/counter.gif").size > 0
-        await built.handle.shutdown()
-        second.close()
-
-    asyncio.run(main())
-
-
 animation_fields = st.fixed_dictionaries({
     "Format": st.sampled_from(["gif", "webp"]),
     "URI": st.just("oss://media/out/{barename}-{index}.{autoext}"),
@@ -261,8 +235,23 @@ def test_any_valid_animation_succeeds_or_fails_cleanly(fields: dict) -> None:
         task = await h.finished(await h.convert([{"Image": {"Animations": [fields]}}]))
         assert task["Code"] != "InternalError", task["Message"]
         if task["Status"] == "Succeeded":
-            [written] = [e for e in h.events(task["TaskId"]) if e["event"] == "rendering"]
-            assert written["frames"] >= 1
+            [planned] = [e["frames"] for e in h.events(task["TaskId"]) if e["event"] == "rendering"]
+            assert 1 <= planned <= (fields.get("Number") or planned)
+            [data] = h.written(task["TaskId"])
+            image, indices, durations = animation_frames(data)
+            assert image.format == fields["Format"].upper()
+            if image.size == (320, 240):  # frame numbers are legible at the source's size
+                first = int(fields.get("StartTime", 0) * 10 + 1e-6)  # the fixture: 10 fps, frames 0..119
+                assert indices == sorted(indices) and first <= indices[0] and indices[-1] <= 119
+            if fields["Format"] == "gif":
+                assert len(indices) == planned  # every planned frame is in the file
+            else:
+                assert len(indices) <= planned  # WebP merges identical neighbours, keeping the time
+            # Each planned frame shows 1/FrameRate; the default rate follows the sampling, which
+            # never goes finer than the 10 fps source.
+            delay = 1000 / fields["FrameRate"] if "FrameRate" in fields else 1000 * max(
+                fields.get("Interval", 0.1), 0.1)
+            assert abs(sum(durations) - planned * delay) <= planned * 10, (durations, planned, delay)
         else:
             assert fields.get("StartTime", 0) > 11.99 and "beyond the end" in task["Message"]
 
@@ -294,5 +283,13 @@ def test_any_valid_snapshot_or_sprite_succeeds(kind: str, fields: dict, extra: d
     async def check(h: Harness) -> None:
         task = await h.finished(await h.convert([{"Image": {kind: [fields]}}]))
         assert (task["Status"], task["Code"]) == ("Succeeded", ""), task["Message"]
+        [planned] = [e["frames"] for e in h.events(task["TaskId"]) if e["event"] == "rendering"]
+        files = h.written(task["TaskId"])
+        per_file = 1 if kind == "Snapshots" else fields.get("TileWidth", 6) * fields.get("TileHeight", 6)
+        assert len(files) == -(-planned // per_file)  # one image per frame, or per full sheet
+        for data in files:
+            image = Image.open(io.BytesIO(data))
+            image.load()  # decodes the whole image
+            assert image.format == {"jpg": "JPEG", "png": "PNG"}[fields["Format"]]
 
     run(check)

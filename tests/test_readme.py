@@ -1,8 +1,10 @@
-"""Every Python example and every runnable curl example in README.md works, as written, against
-a live emulator (its port put in place of 9088)."""
+"""Every Python example and every curl example in README.md works, as written, against a live
+emulator (its port put in place of 9088): each curl answers 2xx with a JSON body that is not an
+error, and a `<placeholder>` is filled from what an earlier command of the block answered."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -17,8 +19,31 @@ ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 BLOCKS = re.findall(r"```(python|bash)\n(.*?)```", README, re.S)
 PYTHON = [code for lang, code in BLOCKS if lang == "python"]
-CURL = [code for lang, code in BLOCKS if lang == "bash" and code.lstrip().startswith(("curl", "export"))
-        and "<" not in code]
+CURL = [code for lang, code in BLOCKS if lang == "bash" and code.lstrip().startswith(("curl", "export"))]
+PLACEHOLDER = re.compile(r"<([a-z_]+)>")
+
+
+def commands(block: str) -> list[str]:
+    """The block's commands: each starts a line with `curl` or `export` (a command may go on over
+    several lines, through a backslash or a quoted string)."""
+    found: list[str] = []
+    for line in block.splitlines():
+        if line.startswith(("curl", "export")) or not found:
+            found.append(line)
+        else:
+            found[-1] += "\n" + line
+    return found
+
+
+def find_key(value, key: str):
+    """The first value under `key` anywhere in a decoded JSON document, or None."""
+    if isinstance(value, dict):
+        if key in value:
+            return value[key]
+        value = list(value.values())
+    if isinstance(value, list):
+        return next((found for v in value if (found := find_key(v, key)) is not None), None)
+    return None
 
 
 def _run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
@@ -44,6 +69,20 @@ def test_python_example(code: str, emulator: LiveServer, tmp_path: Path) -> None
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 @pytest.mark.parametrize("code", CURL, ids=[f"curl-{i}" for i in range(len(CURL))])
 def test_curl_example(code: str, emulator: LiveServer, tmp_path: Path) -> None:
-    script = "set -e\n" + code.replace("127.0.0.1:9088", emulator.endpoint).replace("curl -s", "curl -sf")
-    result = _run(["bash", "-c", script], tmp_path)
-    assert result.returncode == 0, result.stderr + result.stdout
+    exports: list[str] = []
+    answers: list = []
+    for command in commands(code.replace("127.0.0.1:9088", emulator.endpoint)):
+        if command.startswith("export"):
+            exports.append(command)
+            continue
+        for name in PLACEHOLDER.findall(command):  # e.g. <task_id> from the submit's answer
+            value = next((v for a in reversed(answers) if (v := find_key(a, name)) is not None), None)
+            assert value is not None, f"nothing earlier in the block answered {name!r}"
+            command = command.replace(f"<{name}>", str(value))
+        script = "\n".join(["set -e", *exports, command.replace("curl -s", "curl -sf", 1)])
+        result = _run(["bash", "-c", script], tmp_path)
+        assert result.returncode == 0, (command, result.stderr + result.stdout)
+        answer = json.loads(result.stdout)
+        assert not (isinstance(answer, dict) and {"code", "error", "Code"} & set(answer)), (command, answer)
+        answers.append(answer)
+    assert answers, "the block sent no request"
