@@ -2,7 +2,7 @@
 
 Allowed places, and nothing else (the emulator never reaches the outside world):
 - `oss://<key>` files uploaded through getPolicy + PostObject (48 h, the caller's account);
-- URLs of this emulator's own OSS (path or virtual-hosted style; presigned V1 URLs are verified,
+- URLs of this emulator's own OSS (path or virtual-hosted style; presigned V1 and V4 URLs are verified,
   unsigned ones need a public-read bucket), read in-process through the OSS model;
 - the alias table: the documentation's sample URLs map to bundled stand-ins, users add their own
   "URL -> local file" entries (Config.dashscope_url_aliases);
