@@ -84,5 +84,6 @@ def test_curl_example(code: str, emulator: LiveServer, tmp_path: Path) -> None:
         assert result.returncode == 0, (command, result.stderr + result.stdout)
         answer = json.loads(result.stdout)
         assert not (isinstance(answer, dict) and {"code", "error", "Code"} & set(answer)), (command, answer)
+        assert find_key(answer, "task_status") != "UNKNOWN", (command, answer)  # DashScope's "no such task"
         answers.append(answer)
     assert answers, "the block sent no request"
