@@ -153,6 +153,7 @@ def test_post_object_with_a_v4_signature(emulator: LiveServer, bucket) -> None:
     assert oss_error(outside)[:2] == (403, "AccessDenied")
     short_scope = post_v4(emulator, "uploads/scope.mp4", b"x",
                           credential=f"{emulator.access_key_id}/{v4_now()[:8]}/{REGION}")
+    # Which code OSS gives for a short V4 POST scope is not documented: refused, in OSS's shape.
     assert short_scope.status_code in (400, 403) and oss_error(short_scope)[1] in (
         "InvalidArgument", "SignatureDoesNotMatch", "AccessDenied")
     for key in ("uploads/forged.mp4", "elsewhere/v4.mp4", "uploads/scope.mp4"):
