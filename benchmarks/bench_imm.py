@@ -1,4 +1,4 @@
-"""IMM video-to-animation speed (not run in CI): python benchmarks/bench_imm.py
+"""IMM video-to-animation speed (not run in CI): python benchmarks/bench_imm.py [latency]
 
 Source: a generated 60 s 1920x1080 30 fps H.264 video, keyframe every 30 frames (GOP = 1 s),
 cached in benchmarks/.cache. Reported, as ratios measured in this process:
@@ -7,7 +7,8 @@ cached in benchmarks/.cache. Reported, as ratios measured in this process:
    command producing the same animation (full decode, fps filter, palettegen/paletteuse);
 2. the media engine forced to decode every frame / the engine's own choice (seek per sample
    when Interval >= 4x the keyframe spacing);
-3. GetTask latency while two conversions run in parallel.
+3. GetTask latency while two conversions run in parallel / the same GetTask calls on a finished
+   task with nothing running (same server). `latency` runs only this part.
 """
 
 from __future__ import annotations
@@ -111,17 +112,22 @@ def main() -> None:
                 # conversion needs on a 2-core machine).
                 time.sleep(0.05)
 
-        for label, interval in CASES:
+        for label, interval in CASES if "latency" not in sys.argv[1:] else []:
             t_cmd = best_of(2, lambda interval=interval: one_line_ffmpeg(interval, work / "cmd.gif"))
             t_e2e = best_of(2, lambda interval=interval: wait([submit(interval, "e2e")]))
             t_auto = best_of(2, lambda interval=interval: engine(interval, None, work / "auto.gif"))
             t_full = best_of(2, lambda interval=interval: engine(interval, "decode", work / "full.gif"))
             results.append((label, t_cmd, t_e2e, t_auto, t_full))
 
+        idle: list[float] = []
+        finished = submit(4.0, "idle")
+        wait([finished])
         latencies: list[float] = []
         start = time.perf_counter()
         wait([submit(0.2, "par1"), submit(0.2, "par2")], latencies)
         t_parallel = time.perf_counter() - start
+        for _ in range(len(latencies)):  # baseline: as many calls, nothing running
+            wait([finished], idle)
 
     print(f"source: {SOURCE.name} (60 s, 1920x1080, 30 fps, H.264, GOP {GOP_SECONDS:g} s); output GIF "
           f"{WIDTH} px wide, 10 fps")
@@ -134,6 +140,9 @@ def main() -> None:
     print(f"two dense tasks in parallel: {t_parallel:.2f} s; GetTask meanwhile: median "
           f"{statistics.median(latencies) * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms "
           f"over {len(latencies)} calls")
+    print(f"baseline, GetTask of a finished task with nothing running: median "
+          f"{statistics.median(idle) * 1000:.1f} ms, max {max(idle) * 1000:.1f} ms -> "
+          f"{statistics.median(latencies) / statistics.median(idle):.2f}x at the median")
 
 
 if __name__ == "__main__":
