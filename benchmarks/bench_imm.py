@@ -131,9 +131,10 @@ def main() -> None:
 
     print(f"source: {SOURCE.name} (60 s, 1920x1080, 30 fps, H.264, GOP {GOP_SECONDS:g} s); output GIF "
           f"{WIDTH} px wide, 10 fps")
-    print("| case | one-line ffmpeg | emulator e2e | e2e / ffmpeg | engine auto | engine full decode "
-          "| full / auto |")
-    print("|---|---|---|---|---|---|---|")
+    if results:
+        print("| case | one-line ffmpeg | emulator e2e | e2e / ffmpeg | engine auto | engine full decode "
+              "| full / auto |")
+        print("|---|---|---|---|---|---|---|")
     for label, t_cmd, t_e2e, t_auto, t_full in results:
         print(f"| {label} | {t_cmd:.2f} s | {t_e2e:.2f} s | {t_e2e / t_cmd:.2f} | {t_auto:.2f} s "
               f"| {t_full:.2f} s | {t_full / t_auto:.2f} |")
