@@ -10,7 +10,8 @@ Source: a generated 1920x1080 30 fps H.264 video (60 s by default), keyframe eve
    when Interval >= 4x the keyframe spacing);
 3. the engine with the source timeline cut at keyframes into one part per core, decoded in
    parallel / the one-line command, for GIF and WebP; and against the engine's single pass;
-4. GetTask latency while two conversions run in parallel.
+4. GetTask latency while two conversions run in parallel / the same GetTask calls on a finished
+   task with nothing running (same server).
 
 Every figure is the best of --runs runs; the ratios compare runs made minutes apart in this
 process, so load from other programs on the machine affects both sides (but not equally: say how
@@ -172,10 +173,15 @@ def bench_e2e(source: Path, cases: list[str], runs: int, work: Path) -> None:
             t_full = best_of(runs, partial(engine, source, interval, "decode", work / "full.gif"))
             results.append((label, t_cmd, t_e2e, t_auto, t_full))
 
+        idle: list[float] = []
+        finished = submit(4.0, "idle")
+        wait([finished])
         latencies: list[float] = []
         start = time.perf_counter()
         wait([submit(0.2, "par1"), submit(0.2, "par2")], latencies)
         t_parallel = time.perf_counter() - start
+        for _ in range(len(latencies)):  # baseline: as many calls, nothing running
+            wait([finished], idle)
 
     print("end to end (the server plans one part per core), GIF")
     print("| case | one-line ffmpeg | emulator e2e | e2e / ffmpeg | engine auto | engine full decode "
@@ -187,6 +193,9 @@ def bench_e2e(source: Path, cases: list[str], runs: int, work: Path) -> None:
     print(f"two dense tasks in parallel: {t_parallel:.2f} s; GetTask meanwhile: median "
           f"{statistics.median(latencies) * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms "
           f"over {len(latencies)} calls")
+    print(f"baseline, GetTask of a finished task with nothing running: median "
+          f"{statistics.median(idle) * 1000:.1f} ms, max {max(idle) * 1000:.1f} ms -> "
+          f"{statistics.median(latencies) / statistics.median(idle):.2f}x at the median")
 
 
 if __name__ == "__main__":

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
+
+from emulator.media.ffmpeg import MediaInfo, probe
 
 DOC = "https://help-static-aliyun-doc.aliyuncs.com/file-manage-files/zh-CN/20250919"
 SAMPLE_IMAGE = f"{DOC}/adsyrp/move_input_image.jpeg"
@@ -53,6 +56,10 @@ def wait_for(base_url: str, task_id: str, statuses=FINAL, key: str = "sk-emulato
         time.sleep(0.2)
 
 
-def oss_serves(base_url: str) -> bool:
-    """Whether this build's OSS answers HTTP (its placeholder answers 501)."""
-    return httpx.get(base_url + "/", timeout=10).status_code != 501
+def fetch_video(url: str, dest: Path) -> MediaInfo:
+    """GET a result URL (it must answer 200 with an MP4) and decode it: codec, size, frames."""
+    response = httpx.get(url, timeout=30)
+    assert response.status_code == 200, response.text[:500]
+    assert response.headers["content-type"] == "video/mp4"
+    dest.write_bytes(response.content)
+    return probe(dest, count_frames=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from dashscope_support import SAMPLE_IMAGE, SAMPLE_VIDEO, seed_body, submit, wait_for
+from dashscope_support import SAMPLE_IMAGE, SAMPLE_VIDEO, fetch_video, seed_body, submit, wait_for
 from PIL import Image
 
 from emulator.testing.server import LiveServer
@@ -133,11 +133,16 @@ def test_only_allowed_places_are_fetched(custom, file_server):
     assert failure(custom, image_url=f"http://{file_server}/endless.png")[0] == "InvalidFile.Size"
 
 
-def test_allowed_loopback_and_alias_inputs_render(custom, file_server):
+def test_allowed_loopback_and_alias_inputs_render(custom, file_server, tmp_path):
+    """good.mp4 (3 s at 25 fps) fetched from the loopback server drives a 75-frame render sized
+    from the seed's portrait image."""
     response = submit(custom.url, seed_body(video_url=f"http://{file_server}/good.mp4", watermark=True))
     done = wait_for(custom.url, response.json()["output"]["task_id"])
     assert done["output"]["task_status"] == "SUCCEEDED", done
     assert done["usage"]["video_duration"] == 3.0
+    video = fetch_video(done["output"]["results"]["video_url"], tmp_path / "result.mp4")
+    assert (video.video_codec, video.width, video.height, video.frame_count) == ("h264", 468, 832, 75)
+    assert video.duration == 3.0
 
 
 def test_checks_can_run_at_submit(media_dir):
@@ -149,3 +154,21 @@ def test_checks_can_run_at_submit(media_dir):
         assert response.json()["code"] == "InvalidFile.Resolution"
         good = seed_body(image_url=SAMPLE_IMAGE, video_url=SAMPLE_VIDEO)
         assert submit(server.url, good).status_code == 200
+
+
+def test_fetch_hosts_keep_only_loopback_names(media_dir, file_server):
+    """EMULATOR_DASHSCOPE_FETCH_HOSTS takes `localhost` (a loopback name) but drops a DNS name,
+    even one that would resolve to 127.0.0.1: it is never looked up, the input is refused."""
+    port = file_server.rsplit(":", 1)[1]
+    env = {"EMULATOR_DASHSCOPE_FETCH_HOSTS": f"localhost:{port},127.0.0.1.nip.io:{port}"}
+    with LiveServer(env=env) as server:
+        by_name = f"http://localhost:{port}/good.mp4"
+        task_id = submit(server.url, seed_body(video_url=by_name)).json()["output"]["task_id"]
+        done = wait_for(server.url, task_id)
+        assert done["output"]["task_status"] == "SUCCEEDED", done
+        assert done["usage"]["video_duration"] == 3.0  # good.mp4 was fetched by that name
+        dns = f"http://127.0.0.1.nip.io:{port}/good.mp4"
+        task_id = submit(server.url, seed_body(video_url=dns)).json()["output"]["task_id"]
+        failed = wait_for(server.url, task_id)
+        assert (failed["output"]["code"], failed["output"]["message"]) == (
+            "InvalidURL.ConnectionRefused", f"Connection to {dns} refused, please provide available URL")

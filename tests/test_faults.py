@@ -190,3 +190,10 @@ def test_mns_faults_in_mns_shape(emulator: LiveServer) -> None:
     assert queue.receive_message(1).message_body == b"hello"
     entries = emulator.admin("GET", "requests?service=mns&action=SendMessage")["requests"]
     assert [e["status"] for e in entries] == [503, 201] and entries[0]["queue"] == "jobs"
+
+
+def test_the_request_journal_reads_the_same_twice(emulator: LiveServer) -> None:
+    """Reading the journal does not change it (a second read once answered 500)."""
+    httpx.get(f"{emulator.url}/no-such-bucket/k")
+    first = emulator.requests(service="oss")
+    assert first and first == emulator.requests(service="oss")

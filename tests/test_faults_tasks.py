@@ -168,6 +168,12 @@ def test_imm_notification_delayed_on_the_clock(emulator: LiveServer) -> None:
     emulator.add_fault({"service": "imm", "effect": {"notification": {"delay_seconds": 120}}, "times": 1})
     task_id = convert(client, GIF, Notification={"MNS": {"TopicName": "imm-topic"}})
     assert wait_for_task(client, "p", task_id).status == "Succeeded"
+    deadline = time.monotonic() + 30
+    while "fault applied" not in _events(emulator, task_id):  # the rule was taken: publish is next
+        assert time.monotonic() < deadline, "the notification rule was not applied"
+        time.sleep(0.05)
+    # Without the delay the publish follows the rule in the same step, so it would show by now.
+    assert "notification published" not in _events(emulator, task_id)
     assert _received(queue) == []
     emulator.advance(120)
     message = queue.receive_message(10)

@@ -5,8 +5,8 @@ MNS model), failed deliveries, RocketMQ, and Progress moving. The ASGI app is dr
 from __future__ import annotations
 
 import asyncio
+import io
 import json
-import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,12 +16,15 @@ import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from PIL import Image
 
 from emulator.config import Config
 from emulator.core.errors import ServiceError
+from emulator.core.pipeline import asgi_app
 from emulator.core.runtime import Runtime
 from emulator.services.imm.routes import build_imm
 from emulator.services.oss.model import OssModel
+from tests.imm_support import animation_frames
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "counter_320x240_10fps_12s_gop10.mp4"
 
@@ -43,6 +46,7 @@ class Harness:
     runtime: Runtime
     client: httpx.AsyncClient
     model: Any
+    oss: OssModel
 
     async def call(self, action: str, **params: Any) -> httpx.Response:
         query = {k: json.dumps(v) if isinstance(v, (dict, list)) else str(v) for k, v in params.items()}
@@ -69,6 +73,12 @@ class Harness:
     def events(self, task_id: str) -> list[dict[str, Any]]:
         return self.runtime.events.list("default", task_id)
 
+    def written(self, task_id: str) -> list[bytes]:
+        """The bytes of every output the task wrote, in order."""
+        uris = [e["uri"] for e in self.events(task_id) if e["event"] == "output written"]
+        return [self.oss.object_path("default", "media", uri[len("oss://media/"):]).read_bytes()
+                for uri in uris]
+
 
 async def harness(mns: Any, store: type[OssModel] = OssModel) -> AsyncIterator[Harness]:
     runtime = Runtime(Config(ephemeral=True, verify_signatures=False))
@@ -76,12 +86,13 @@ async def harness(mns: Any, store: type[OssModel] = OssModel) -> AsyncIterator[H
     oss.create_bucket("default", "media")
     oss.put_file("default", "media", "in/counter.mp4", FIXTURE, "video/mp4")
     built = build_imm(runtime, oss, mns)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=built.handle.app),
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi_app(built, runtime)),
                                  base_url="http://imm.local") as client:
-        h = Harness(runtime, client, built.model)
+        h = Harness(runtime, client, built.model, oss)
         assert (await h.call("CreateProject", ProjectName="p")).status_code == 200
         yield h
-        await built.handle.shutdown()
+        assert built.shutdown is not None
+        await built.shutdown()
     runtime.close()
 
 
@@ -204,90 +215,6 @@ def test_billing_counts_animation_frames_per_project() -> None:
     run(check)
 
 
-def test_tasks_left_running_by_a_previous_server_are_resumed(tmp_path: Path) -> None:
-    async def main() -> None:
-        config = Config(data_dir=tmp_path, verify_signatures=False)
-        first = Runtime(config)
-        oss = OssModel(first)
-        oss.create_bucket("default", "media")
-        oss.put_file("default", "media", "in/counter.mp4", FIXTURE, "video/mp4")
-        first_imm = build_imm(first, oss, None)
-        first_imm.model.create_project("default", "p")
-        definition = {"ProjectName": "p", "Sources": [{"URI": "oss://media/in/counter.mp4"}],
-                      "Targets": ANIMATION}
-        first_imm.model.add_task("default", {
-            "ProjectName": "p", "TaskId": "MediaConvert-left-running", "TaskType": "MediaConvert",
-            "EventId": "E", "RequestId": "R", "Status": "Running", "Code": "", "Message": "",
-            "StartTime": first.clock.now(), "EndTime": None, "Progress": 10, "UserData": "", "Tags": {},
-            "Definition": json.dumps(definition)})
-        first.close()  # the server stops with the task unfinished
-
-        second = Runtime(config)
-        built = build_imm(second, OssModel(second), None)
-        await built.handle.startup()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 30
-        while built.model.get_task("default", "p", "MediaConvert", "MediaConvert-left-running")["Status"] \
-                == "Running":
-            assert loop.time() < deadline
-            await asyncio.sleep(0.02)
-        task = built.model.get_task("default", "p", "MediaConvert", "MediaConvert-left-running")
-        assert task["Status"] == "Succeeded"
-        assert OssModel(second).head_object("default", "media", "out/counter.gif").size > 0
-        await built.handle.shutdown()
-        second.close()
-
-    asyncio.run(main())
-
-
-def test_outputs_are_written_to_oss_off_the_event_loop() -> None:
-    """Storing an output copies, hashes and fsyncs it: a worker thread's job, never the loop's."""
-    writers: list[int] = []
-
-    class NotingStore(OssModel):
-        def put_file(self, *args: Any, **kwargs: Any) -> Any:
-            writers.append(threading.get_ident())
-            return super().put_file(*args, **kwargs)
-
-    async def check(h: Harness) -> None:
-        writers.clear()  # the harness stored the source from the test's own thread
-        snapshots = [{"Image": {"Snapshots": [{"Format": "jpg", "URI": "oss://media/s-{index}.jpg",
-                                               "Interval": 4}]}}]
-        task = await h.finished(await h.convert(ANIMATION + snapshots))
-        assert task["Status"] == "Succeeded", task
-        assert len(writers) == 4  # one animation and three snapshots
-        assert threading.get_ident() not in writers
-
-    run(check, store=NotingStore)
-
-
-def test_a_task_that_cannot_be_resumed_fails_and_the_server_still_starts(tmp_path: Path) -> None:
-    async def main() -> None:
-        config = Config(data_dir=tmp_path, verify_signatures=False)
-        first = Runtime(config)
-        first_imm = build_imm(first, OssModel(first), None)
-        first_imm.model.create_project("default", "p")
-        first_imm.model.add_task("default", {
-            "ProjectName": "p", "TaskId": "MediaConvert-corrupt", "TaskType": "MediaConvert",
-            "EventId": "E", "RequestId": "R", "Status": "Running", "Code": "", "Message": "",
-            "StartTime": first.clock.now(), "EndTime": None, "Progress": 10, "UserData": "", "Tags": {},
-            "Definition": "{not json"})
-        first.close()
-
-        second = Runtime(config)
-        built = build_imm(second, OssModel(second), None)
-        await built.handle.startup()
-        task = built.model.get_task("default", "p", "MediaConvert", "MediaConvert-corrupt")
-        assert (task["Status"], task["Code"]) == ("Failed", "InternalError")
-        assert "could not be resumed" in task["Message"] and task["EndTime"] is not None
-        events = [e["event"] for e in second.events.list("default", "MediaConvert-corrupt")]
-        assert events == ["resume failed", "finished"]
-        await built.handle.shutdown()
-        second.close()
-
-    asyncio.run(main())
-
-
 animation_fields = st.fixed_dictionaries({
     "Format": st.sampled_from(["gif", "webp"]),
     "URI": st.just("oss://media/out/{barename}-{index}.{autoext}"),
@@ -310,8 +237,23 @@ def test_any_valid_animation_succeeds_or_fails_cleanly(fields: dict) -> None:
         task = await h.finished(await h.convert([{"Image": {"Animations": [fields]}}]))
         assert task["Code"] != "InternalError", task["Message"]
         if task["Status"] == "Succeeded":
-            [written] = [e for e in h.events(task["TaskId"]) if e["event"] == "rendering"]
-            assert written["frames"] >= 1
+            [planned] = [e["frames"] for e in h.events(task["TaskId"]) if e["event"] == "rendering"]
+            assert 1 <= planned <= (fields.get("Number") or planned)
+            [data] = h.written(task["TaskId"])
+            image, indices, durations = animation_frames(data)
+            assert image.format == fields["Format"].upper()
+            if image.size == (320, 240):  # frame numbers are legible at the source's size
+                first = int(fields.get("StartTime", 0) * 10 + 1e-6)  # the fixture: 10 fps, frames 0..119
+                assert indices == sorted(indices) and first <= indices[0] and indices[-1] <= 119
+            if fields["Format"] == "gif":
+                assert len(indices) == planned  # every planned frame is in the file
+            else:
+                assert len(indices) <= planned  # WebP merges identical neighbours, keeping the time
+            # Each planned frame shows 1/FrameRate; the default rate follows the sampling, which
+            # never goes finer than the 10 fps source.
+            delay = 1000 / fields["FrameRate"] if "FrameRate" in fields else 1000 * max(
+                fields.get("Interval", 0.1), 0.1)
+            assert abs(sum(durations) - planned * delay) <= planned * 10, (durations, planned, delay)
         else:
             assert fields.get("StartTime", 0) > 11.99 and "beyond the end" in task["Message"]
 
@@ -343,5 +285,13 @@ def test_any_valid_snapshot_or_sprite_succeeds(kind: str, fields: dict, extra: d
     async def check(h: Harness) -> None:
         task = await h.finished(await h.convert([{"Image": {kind: [fields]}}]))
         assert (task["Status"], task["Code"]) == ("Succeeded", ""), task["Message"]
+        [planned] = [e["frames"] for e in h.events(task["TaskId"]) if e["event"] == "rendering"]
+        files = h.written(task["TaskId"])
+        per_file = 1 if kind == "Snapshots" else fields.get("TileWidth", 6) * fields.get("TileHeight", 6)
+        assert len(files) == -(-planned // per_file)  # one image per frame, or per full sheet
+        for data in files:
+            image = Image.open(io.BytesIO(data))
+            image.load()  # decodes the whole image
+            assert image.format == {"jpg": "JPEG", "png": "PNG"}[fields["Format"]]
 
     run(check)

@@ -67,3 +67,36 @@ def test_async_clients() -> None:
 def test_other_hosts_are_not_intercepted() -> None:
     with mock_aliyun(), pytest.raises(httpx.ConnectError):
         httpx.get("http://127.0.0.1:9/", timeout=1)
+
+
+def test_each_service_host_pattern_reaches_its_service() -> None:
+    """The DashScope, IMM and MNS host names (every form HOST_PATTERNS lists) reach the emulator's
+    service of that name; near misses do not match and go to the network as usual."""
+    dashscope_body = {"model": "wan2.2-animate-move", "parameters": {"mode": "wan-std"}, "input": {
+        "image_url": "https://help-static-aliyun-doc.aliyuncs.com/a.jpeg",
+        "video_url": "https://help-static-aliyun-doc.aliyuncs.com/b.mp4"}}
+    path = "/api/v1/services/aigc/image2video/video-synthesis"
+    with mock_aliyun():
+        for host, key in [("dashscope-intl.aliyuncs.com", "sk-emulator"),
+                          ("dashscope.aliyuncs.com", "sk-emulator-cn"),
+                          ("ws-1.cn-beijing.maas.aliyuncs.com", "sk-emulator-cn")]:
+            response = httpx.post(f"https://{host}{path}", json=dashscope_body, headers={
+                "Authorization": f"Bearer {key}", "X-DashScope-Async": "enable"})
+            assert response.status_code == 200 and response.json()["output"]["task_status"] == "PENDING", host
+        wrong_region = httpx.post(f"https://dashscope-intl.aliyuncs.com{path}", json=dashscope_body, headers={
+            "Authorization": "Bearer sk-emulator-cn", "X-DashScope-Async": "enable"})
+        assert (wrong_region.status_code, wrong_region.json()["code"]) == (401, "InvalidApiKey")  # Host kept
+        for host in ("imm.cn-hangzhou.aliyuncs.com", "imm-vpc.cn-beijing.aliyuncs.com"):
+            imm = httpx.post(f"https://{host}/", params={"Action": "ListProjects", "Version": "2020-09-30"})
+            body = imm.json()  # IMM's RPC error JSON
+            assert (imm.status_code, body["Code"]) == (400, "MissingAuthorization"), host
+            assert {"RequestId", "HostId", "Message", "Recommend"} <= set(body)
+        mns_host = "1234567890123456.mns.cn-hangzhou.aliyuncs.com"
+        mns = httpx.get(f"https://{mns_host}/queues", headers={"x-mns-version": "2015-06-06"})
+        assert mns.status_code == 400 and mns.headers["x-mns-request-id"]  # MNS's error XML
+        assert b"<Code>MissingAuthorizationHeader</Code>" in mns.content
+        assert f"<HostId>http://{mns_host}</HostId>".encode() in mns.content
+        for near_miss in ("https://dashscope-intl.aliyuncs.com.invalid/", "https://imm.aliyuncs.com.invalid/",
+                          "https://mns.cn-hangzhou.aliyuncs.com.invalid/"):
+            with pytest.raises(httpx.ConnectError):
+                httpx.get(near_miss, timeout=2)

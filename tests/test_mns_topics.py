@@ -218,8 +218,25 @@ def test_http_push_is_retried_on_the_emulator_clock(
     while topic.get_attributes().message_count and time.monotonic() < deadline:
         time.sleep(0.01)
     assert topic.get_attributes().message_count == 0
+    assert finished_push(emulator, published.message_id)["outcomes"] == ["500", "204"]
     emulator.advance(60)
-    assert len(receiver.pushes) == 2  # delivered once it succeeded
+    # A retry falling due at that move would be sent before a message published after it.
+    later = topic.publish_message(TopicMessage("after the move", "imm"))
+    receiver.wait_for(3)
+    assert [body for _, body, _ in receiver.pushes] == [b"task finished", b"task finished", b"after the move"]
+    assert finished_push(emulator, later.message_id)["outcomes"] == ["204"]
+
+
+def finished_push(server: LiveServer, message_id: str, timeout: float = 10) -> dict:
+    """The emulator's record of a finished push delivery of that message (it waits for one)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pushes = [p for p in server.admin("GET", "health")["services"]["mns"]["recent_pushes"]
+                  if p["message_id"] == message_id]
+        if pushes:
+            return pushes[0]
+        assert time.monotonic() < deadline, f"the push of {message_id} did not finish"
+        time.sleep(0.02)
 
 
 def test_http_push_xml_envelope(account: Account, emulator: LiveServer) -> None:
@@ -240,10 +257,34 @@ def test_non_loopback_endpoints_are_never_contacted(account: Account, emulator: 
     account.get_topic("outside").create(TopicMeta())
     account.get_subscription("outside", "web").subscribe(SubscriptionMeta("http://192.0.2.1/hook"))
     published = account.get_topic("outside").publish_message(TopicMessage("x"))
-    deadline = time.monotonic() + 10
-    pushes: list[dict] = []
-    while not pushes and time.monotonic() < deadline:
-        pushes = [p for p in emulator.admin("GET", "health")["services"]["mns"]["recent_pushes"]
-                  if p["message_id"] == published.message_id]
-        time.sleep(0.01)
-    assert pushes and pushes[0]["outcomes"][0].startswith("refused")
+    assert finished_push(emulator, published.message_id)["outcomes"][0].startswith("refused")
+
+
+def test_loopback_rule_for_host_names(account: Account, emulator: LiveServer) -> None:
+    """`localhost` is loopback and gets the push; DNS names are never resolved, so even one that
+    would resolve to 127.0.0.1 is refused without being contacted."""
+    receiver = Receiver(failures=0)
+    try:
+        port = receiver.server.server_address[1]
+        topic = account.get_topic("names")
+        topic.create(TopicMeta())
+        endpoints = {"by-name": f"http://localhost:{port}/hook", "upper": f"http://LOCALHOST:{port}/hook",
+                     "dns": f"http://127.0.0.1.nip.io:{port}/hook", "suffix": f"http://localhost.test:{port}/hook"}
+        for name, endpoint in endpoints.items():
+            account.get_subscription("names", name).subscribe(SubscriptionMeta(endpoint))
+        published = topic.publish_message(TopicMessage("who gets this"))
+        deadline = time.monotonic() + 10
+        while True:
+            done = [p for p in emulator.admin("GET", "health")["services"]["mns"]["recent_pushes"]
+                    if p["message_id"] == published.message_id]
+            if len(done) == len(endpoints):
+                break
+            assert time.monotonic() < deadline, done
+            time.sleep(0.02)
+        outcomes = {p["subscription"]: p["outcomes"] for p in done}
+        assert outcomes["by-name"] == outcomes["upper"] == ["204"]
+        assert outcomes["dns"] == ["refused: 127.0.0.1.nip.io is not a loopback address"]
+        assert outcomes["suffix"] == ["refused: localhost.test is not a loopback address"]
+        assert len(receiver.pushes) == 2  # only the two loopback subscriptions were contacted
+    finally:
+        receiver.server.shutdown()

@@ -44,8 +44,13 @@ def test_interrupted_upload_leaves_no_object(emulator: LiveServer) -> None:
     signature = sign_v1(emulator.access_key_secret, f"PUT\n\n\n{date}\n/media/k")
     head = (f"PUT /media/k HTTP/1.1\r\nHost: 127.0.0.1\r\nDate: {date}\r\nContent-Length: 100000\r\n"
             f"Authorization: OSS {emulator.access_key_id}:{signature}\r\n\r\n")
+    puts_before = len(emulator.requests(method="PUT", path="/media/k"))
     with socket.create_connection(("127.0.0.1", emulator.port)) as sock:
         sock.sendall(head.encode() + b"partial" * 1000)
+    deadline = time.monotonic() + 30
+    while len(emulator.requests(method="PUT", path="/media/k")) == puts_before:  # until it was handled
+        assert time.monotonic() < deadline, "the dropped PUT never finished"
+        time.sleep(0.02)
     assert bucket.get_object("k").read() == b"original"
     full = httpx.put(bucket.sign_url("PUT", "k", 60), content=b"complete")
     assert full.status_code == 200 and bucket.get_object("k").read() == b"complete"

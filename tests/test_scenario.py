@@ -91,15 +91,15 @@ subscriptions:
         assert queue.receive_message(1).message_body == "done"
 
 
-def test_seed_docs_scenario_makes_both_seed_examples_runnable() -> None:
+def test_seed_docs_scenario_makes_both_seed_examples_runnable(tmp_path) -> None:
     import json
     from pathlib import Path
 
     from alibabacloud_imm20200930 import models as m
     from mns.account import Account
 
-    from tests.dashscope_support import seed_body, submit, wait_for
-    from tests.imm_support import imm_client, wait_for_task
+    from tests.dashscope_support import fetch_video, seed_body, submit, wait_for
+    from tests.imm_support import animation_frames, imm_client, wait_for_task
 
     scenario = Path(__file__).resolve().parent.parent / "fixtures" / "scenarios" / "seed-docs.yaml"
     with LiveServer(extra_args=["--scenario", str(scenario)]) as server:
@@ -112,10 +112,16 @@ def test_seed_docs_scenario_makes_both_seed_examples_runnable() -> None:
                 "URI": "oss://test-bucket/video-demo/animation.{autoext}", "Width": 0.5}]}}]})
         task_id = client.create_media_convert_task(request).body.task_id
         assert wait_for_task(client, "test-project", task_id).status == "Succeeded"
-        assert oss2_bucket(server, "test-bucket").object_exists("video-demo/animation.webp")
+        webp = oss2_bucket(server, "test-bucket").get_object("video-demo/animation.webp").read()
+        image, indices, durations = animation_frames(webp)  # the seeded brewing.mov, 10 fps
+        assert (image.format, image.size) == ("WEBP", (160, 90))
+        assert indices == [(5 + k) * 10 for k in range(25)] and set(durations) == {67}
         account = Account(server.url, server.access_key_id, server.access_key_secret)
         queue = account.get_queue("test-mns-queue")
         queue.set_encoding(False)
         assert json.loads(json.loads(queue.receive_message(10).message_body)["content"])["TaskId"] == task_id
         dashscope_task = submit(server.url, seed_body()).json()["output"]["task_id"]
-        assert wait_for(server.url, dashscope_task)["output"]["task_status"] == "SUCCEEDED"
+        done = wait_for(server.url, dashscope_task)
+        assert done["output"]["task_status"] == "SUCCEEDED"
+        video = fetch_video(done["output"]["results"]["video_url"], tmp_path / "result.mp4")
+        assert (video.video_codec, video.width, video.height, video.frame_count) == ("h264", 468, 832, 130)

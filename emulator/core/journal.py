@@ -19,13 +19,14 @@ class Journal:
             self._entries.append({"seq": self._seq, **entry})
 
     def query(self, filters: dict[str, str], limit: int = 100) -> list[dict[str, Any]]:
-        """Newest last; `filters` compare as strings (status "404", service "oss", ...)."""
+        """Newest last; `filters` compare as strings (status "404", service "oss", ...). Copies:
+        a caller may change what it gets without changing the journal."""
         with self._lock:
             entries = list(self._entries)
         selected = [e for e in entries
                     if all(str(e.get(k)) == v or (k == "path" and str(e.get(k, "")).startswith(v))
                            for k, v in filters.items())]
-        return selected[-limit:]
+        return [dict(e) for e in selected[-limit:]]
 
     def clear(self, namespace: str | None = None) -> None:
         with self._lock:
