@@ -37,17 +37,18 @@ from emulator.core.blobs import Blob
 from emulator.core.errors import ServiceError
 from emulator.core.runtime import Runtime
 from emulator.core.service import Built, ServiceHandle
-from emulator.services.oss import wire
+from emulator.services.oss import processing, wire
 from emulator.services.oss.model import ObjectMeta, OssModel, check_bucket_name
 
 log = logging.getLogger("emulator.oss")
 
 # Sub-resources that select an operation, in the order they are looked for.
-OPERATIONS = ("uploads", "uploadId", "delete", "acl", "bucketInfo", "location", "objectMeta")
+OPERATIONS = ("uploads", "uploadId", "delete", "acl", "bucketInfo", "location", "objectMeta",
+              "x-oss-process", "style")
 # Real OSS sub-resources this emulator does not serve: answered with NotImplemented, not ignored.
 UNSUPPORTED = frozenset("""cors lifecycle website logging referer policy tagging versioning versions
  encryption replication inventory worm symlink restore append stat qos requestPayment
- transferAcceleration cname metaQuery style x-oss-process x-oss-async-process""".split())
+ transferAcceleration cname metaQuery x-oss-async-process""".split())
 STORED_HEADERS = ("cache-control", "content-disposition", "content-encoding", "content-language", "expires")
 ACLS = ("private", "public-read", "public-read-write")
 OBJECT_ACLS = ACLS + ("default",)
@@ -716,6 +717,13 @@ ROUTES: dict[tuple[str, str, str | None], tuple[str, Handler]] = {
     ("GET", "object", "uploadId"): ("ListParts", OssService.list_parts),
     ("POST", "object", "uploadId"): ("CompleteMultipartUpload", OssService.complete_upload),
     ("DELETE", "object", "uploadId"): ("AbortMultipartUpload", OssService.abort_upload),
+    # Data processing (processing.py).
+    ("GET", "object", "x-oss-process"): ("GetObject", processing.get_processed),
+    ("HEAD", "object", "x-oss-process"): ("HeadObject", OssService.head_object),
+    ("POST", "object", "x-oss-process"): ("ProcessObject", processing.process_object),
+    ("PUT", "bucket", "style"): ("PutStyle", processing.put_style),
+    ("GET", "bucket", "style"): ("GetStyle", processing.get_style),
+    ("DELETE", "bucket", "style"): ("DeleteStyle", processing.delete_style),
 }
 
 
@@ -731,6 +739,8 @@ def operation(method: str, level: str, query: dict[str, str],
         return "CopyObject", found[1]
     if found and found[0] == "ListObjects" and query.get("list-type") == "2":
         return "ListObjectsV2", found[1]
+    if found and found[0] == "GetStyle" and "styleName" not in query:
+        return "ListStyle", found[1]
     return found
 
 
@@ -763,5 +773,6 @@ def build_oss(runtime: Runtime) -> Built:
 
     return Built(model, ServiceHandle(
         "oss", service, reset=model.drop_namespace_blobs, info=info, describe=describe,
+        billing=lambda namespace: processing.billing(runtime, namespace),
         render_error=render_error, media_type=wire.XML_TYPE,
         throttle=(503, "ServiceUnavailable", "Please reduce your request rate.", None)))

@@ -278,3 +278,27 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     if start > end or start >= size:
         raise ValueError(header)
     return start, min(end, size - 1)
+
+
+# ---- image styles ---------------------------------------------------------------------------
+
+def parse_style(body: bytes) -> str:
+    """PutStyle's `<Style><Content>image/...</Content></Style>`."""
+    content = _text(_parse(body, "Style"), "Content")
+    if not content:
+        raise _malformed()
+    return content
+
+
+def _style(name: str, content: str, created: float, modified: float, category: str) -> str:
+    return _el("Style", _el("Name", name), _el("Content", content), _el("CreateTime", http_date(created)),
+               _el("LastModifyTime", http_date(modified)), _el("Category", category))
+
+
+def style_xml(name: str, content: str, created: float, modified: float, category: str) -> bytes:
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            + _style(name, content, created, modified, category)).encode()
+
+
+def style_list_xml(items: list[tuple[str, str, float, float, str]]) -> bytes:
+    return document("StyleList", *[_style(*item) for item in items])
