@@ -318,3 +318,23 @@ def test_snapshot_save_as_and_billing(bucket: oss2.Bucket, emulator: LiveServer)
     items = {i["billable_item"]: i for i in emulator.admin("GET", "billing")["oss"]["items"]}
     assert items["VideoSnapshot"]["quantity"] == 1 and items["VideoSnapshot"]["unit"] == "count"
     assert items["ImageProcessing"]["quantity"] == bucket.head_object("q.png").content_length
+
+
+def test_animated_gif_keeps_its_frames_through_resize_and_crop(bucket: oss2.Bucket) -> None:
+    from emulator.media.framecode import draw_frame
+
+    frames = [draw_frame(i, 160, 120) for i in range(6)]
+    frames[0].save(buf := io.BytesIO(), "GIF", save_all=True, append_images=frames[1:], duration=120, loop=0)
+    bucket.put_object("anim.gif", buf.getvalue())
+    for process, size in [("image/resize,w_80", (80, 60)), ("image/crop,w_160,h_100", (160, 100)),
+                          ("image/resize,w_80/format,webp", (80, 60))]:
+        image, _ = fetch(bucket, "anim.gif", process)
+        assert image.size == size and image.n_frames == 6, process
+        for index in range(6):
+            image.seek(index)
+            image.load()
+            assert image.info["duration"] == 120
+            content = (0, 0, 160, 120) if "crop" in process else None
+            assert read_frame_index(image.convert("RGB"), content) == index, (process, index)
+    still, _ = fetch(bucket, "anim.gif", "image/rotate,90")
+    assert getattr(still, "n_frames", 1) == 1 and still.size == (120, 160)

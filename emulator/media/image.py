@@ -2,7 +2,8 @@
 worker pool. The plan (emulator.services.oss.process) decides every size and box; this module only
 moves pixels and encodes.
 
-Animated sources (GIF, animated WebP) are processed as their first frame.
+Animated sources (GIF, animated WebP) keep every frame and its delay through resize, crop and
+watermark into GIF / WebP, as OSS does; any other action makes them the still first frame.
 """
 
 from __future__ import annotations
@@ -281,12 +282,43 @@ def _encode(image: Image.Image, encoding: _Encoding, source_quality: int | None)
     return buffer.getvalue()
 
 
+# What an animated source keeps its frames through (anything else makes it the first frame).
+ANIMATED_OPS = (p.Resize, p.Crop, p.Watermark, p.Format)
+
+
+def _output_format(job: p.ImageJob, source_format: str) -> str:
+    formats = [op.name for op in job.ops if isinstance(op, p.Format)]
+    return formats[-1] if formats else source_format
+
+
+def _animation(image: Image.Image, job: p.ImageJob, marks: dict[str, WatermarkSource], fmt: str) -> Output:
+    frames: list[Image.Image] = []
+    durations: list[int] = []
+    loop = image.info.get("loop", 0)
+    for index in range(image.n_frames):
+        image.seek(index)
+        image.load()
+        durations.append(int(image.info.get("duration", 100)))
+        result, _ = _run_ops(image.convert("RGBA"), job.ops, marks, _Encoding(fmt))
+        frames.append(result)
+    buffer = io.BytesIO()
+    options = {"disposal": 2} if fmt == "gif" else {"quality": DEFAULT_QUALITY}
+    frames[0].save(buffer, OSS_TO_PILLOW[fmt], save_all=True, append_images=frames[1:], duration=durations,
+                   loop=loop, **options)
+    return Output(buffer.getvalue(), CONTENT_TYPES[fmt], frames[0].width, frames[0].height)
+
+
 def process_image(path: Path, job: p.ImageJob, marks: dict[str, WatermarkSource] | None = None) -> Output:
     """The answer to an image job on the file at `path`: the encoded image, or the JSON of info /
     average-hue. Raises ServiceError for non-images and bad parameters."""
     image, fmt, quality = _source_checked(path)
     if job.reports:
         return _report(path, image, fmt, job.ops[0])
+    target = _output_format(job, fmt)
+    if getattr(image, "n_frames", 1) > 1 and target in ("gif", "webp") \
+            and all(isinstance(op, ANIMATED_OPS) for op in job.ops):
+        return _animation(image, job, marks or {}, target)
+    image.seek(0)
     result, encoding = _run_ops(image, job.ops, marks or {}, _Encoding(fmt))
     data = _encode(result, encoding, quality)
     return Output(data, CONTENT_TYPES[encoding.fmt], result.width, result.height)
