@@ -212,6 +212,11 @@ def test_v2_sdk_get_and_presign(emulator: LiveServer) -> None:
     with pytest.raises(oss.exceptions.OperationError) as err:
         client.get_object(oss.GetObjectRequest(bucket="media", key="q.png", process="image/resize,w_0"))
     assert err.value.unwrap().code == "InvalidArgument"
+    v1 = v2_client(emulator, "v1")  # x-oss-process is not in v2's own V1 sub-resource list
+    result = v1.get_object(oss.GetObjectRequest(bucket="media", key="q.png", process="image/resize,w_20"))
+    assert Image.open(io.BytesIO(result.body.read())).size == (20, 15)
+    head = v1.head_object(oss.HeadObjectRequest(bucket="media", key="q.png"))
+    assert head.content_type == "image/png"
 
 
 def test_save_as_with_both_sdks(bucket: oss2.Bucket, emulator: LiveServer) -> None:
