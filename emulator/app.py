@@ -95,8 +95,8 @@ async def _drop_connection(send: Send) -> None:
 class EmulatorApp:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        oss = build_oss(runtime)
         mns = build_mns(runtime)
+        oss = build_oss(runtime, mns_model=mns.model)
         imm = build_imm(runtime, oss_model=oss.model, mns_model=mns.model)
         dashscope = build_dashscope(runtime, oss_model=oss.model)
         self.services: dict[str, ServiceHandle] = {

@@ -160,3 +160,12 @@ def test_snapshot_plans_the_frame_at_t_or_the_keyframe_before() -> None:
     assert (g.out_w, g.out_h) == (160, 120)
     g = plan_snapshot(_frames(), 0, width=100, height=100).geometry
     assert (g.out_w, g.out_h) == (100, 100)
+
+
+def test_async_body_with_saveas_and_notify() -> None:
+    job = p.parse_async_body(b"x-oss-async-process=video/animation,f_gif,w_160,inter_500,num_4,ss_1000,"
+                             b"fps_8,scaletype_crop|sys/saveas,o_b3V0LmdpZg,b_bWVkaWE/notify,topic_ZG9uZQ")
+    assert job == p.AsyncJob(p.Animation("gif", 160, None, 500, 8.0, 4, 1000, "crop"),
+                             p.SaveAs("out.gif", "media"), "done")
+    assert p.parse_async_body(b"x-oss-async-process=video/animation,f_webp|sys/saveas,o_b3V0").notify_topic \
+        is None

@@ -658,3 +658,79 @@ def relative_quality(source_quality: int | None, op: Quality) -> int:
     if op.absolute:
         return min(op.value, source_quality)
     return max(1, round(source_quality * op.value / 100))
+
+
+# ---- x-oss-async-process ---------------------------------------------------------------------
+
+ANIMATION_SCALE_TYPES = ("stretch", "crop", "fill", "fit")
+
+
+@dataclass(frozen=True)
+class Animation:
+    """`video/animation`: frames from `ss` every `inter` ms (default: every source frame), at most
+    `num` (0: to the end), played at `fps` (default 1000 / inter), w / h in [32, 4096]."""
+
+    fmt: str  # gif | webp
+    w: int | None = None
+    h: int | None = None
+    inter_ms: int | None = None
+    fps: float | None = None
+    num: int = 0
+    ss_ms: int = 0
+    scale_type: str = "stretch"
+
+
+@dataclass(frozen=True)
+class AsyncJob:
+    animation: Animation
+    save: SaveAs
+    notify_topic: str | None = None
+
+
+def parse_animation(text: str) -> Animation:
+    p = _split_action(text)
+    if p.action != "animation":
+        raise not_served(f"video/{p.action}")
+    fmt = _choice(p, "f", ("gif", "webp"), "")
+    if not fmt:
+        raise missing_argument("The animation action needs the parameter 'f' (gif or webp).")
+    fps = p.int("fps", 1, 240)
+    job = Animation(fmt, p.int("w", 32, 4096), p.int("h", 32, 4096), p.int("inter", 1, 2**31 - 1),
+                    float(fps) if fps else None, p.int("num", 0, 100_000, 0) or 0,
+                    p.int("ss", 0, 2**31 - 1, 0) or 0,
+                    _choice(p, "scaletype", ANIMATION_SCALE_TYPES, "stretch"))
+    p.done()
+    return job
+
+
+def parse_async_body(body: bytes) -> AsyncJob:
+    """`x-oss-async-process=video/animation,...|sys/saveas,o_..[,b_..][/notify,topic_<b64>]`."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise invalid_argument("The process body is not UTF-8.") from exc
+    name, sep, value = text.strip().partition("=")
+    if name != "x-oss-async-process" or not sep or not value:
+        raise missing_argument("The body must be x-oss-async-process=<process>.")
+    process, *systems = value.split("|")
+    family, _, rest = process.partition("/")
+    if family != "video":
+        raise not_served(family or process)
+    animation = parse_animation(rest)
+    if len(systems) != 1:
+        raise invalid_argument("Asynchronous processing needs one sys/saveas.")
+    saveas, *extras = systems[0].split("/notify")
+    if len(extras) > 1 or (extras and not extras[0].startswith(",")):
+        raise invalid_argument("The notify action is written /notify,topic_<base64 topic name>.")
+    _, save = parse_post_body(f"x-oss-process=x|{saveas}".encode())
+    if save is None:
+        raise invalid_argument("Asynchronous processing needs one sys/saveas.")
+    topic = None
+    if extras:
+        p = _split_action("notify" + extras[0])
+        raw = p.take("topic")
+        if raw is None:
+            raise missing_argument("notify needs the parameter 'topic'.")
+        p.done()
+        topic = decode_b64url(raw, "notify topic")
+    return AsyncJob(animation, save, topic)

@@ -37,18 +37,18 @@ from emulator.core.blobs import Blob
 from emulator.core.errors import ServiceError
 from emulator.core.runtime import Runtime
 from emulator.core.service import Built, ServiceHandle
-from emulator.services.oss import processing, wire
+from emulator.services.oss import async_process, processing, wire
 from emulator.services.oss.model import ObjectMeta, OssModel, check_bucket_name
 
 log = logging.getLogger("emulator.oss")
 
 # Sub-resources that select an operation, in the order they are looked for.
 OPERATIONS = ("uploads", "uploadId", "delete", "acl", "bucketInfo", "location", "objectMeta",
-              "x-oss-process", "style")
+              "x-oss-process", "style", "x-oss-async-process")
 # Real OSS sub-resources this emulator does not serve: answered with NotImplemented, not ignored.
 UNSUPPORTED = frozenset("""cors lifecycle website logging referer policy tagging versioning versions
  encryption replication inventory worm symlink restore append stat qos requestPayment
- transferAcceleration cname metaQuery x-oss-async-process""".split())
+ transferAcceleration cname metaQuery""".split())
 STORED_HEADERS = ("cache-control", "content-disposition", "content-encoding", "content-language", "expires")
 ACLS = ("private", "public-read", "public-read-write")
 OBJECT_ACLS = ACLS + ("default",)
@@ -141,9 +141,10 @@ def _check_conditions(headers: dict[str, str], meta: ObjectMeta) -> None:
 
 
 class OssService:
-    def __init__(self, runtime: Runtime, model: OssModel) -> None:
+    def __init__(self, runtime: Runtime, model: OssModel, mns_model: Any = None) -> None:
         self.rt = runtime
         self.model = model
+        self.async_processor = async_process.AsyncProcessor(runtime, model, mns_model)
 
     # ---- entry point --------------------------------------------------------------------
 
@@ -724,6 +725,7 @@ ROUTES: dict[tuple[str, str, str | None], tuple[str, Handler]] = {
     ("PUT", "bucket", "style"): ("PutStyle", processing.put_style),
     ("GET", "bucket", "style"): ("GetStyle", processing.get_style),
     ("DELETE", "bucket", "style"): ("DeleteStyle", processing.delete_style),
+    ("POST", "object", "x-oss-async-process"): ("AsyncProcessObject", async_process.async_process_object),
 }
 
 
@@ -744,9 +746,13 @@ def operation(method: str, level: str, query: dict[str, str],
     return found
 
 
-def build_oss(runtime: Runtime) -> Built:
+def build_oss(runtime: Runtime, mns_model: Any = None) -> Built:
     model = OssModel(runtime)
-    service = OssService(runtime, model)
+    service = OssService(runtime, model, mns_model)
+
+    def reset(namespace: str | None) -> None:
+        service.async_processor.cancel(namespace)
+        model.drop_namespace_blobs(namespace)
 
     def describe(scope, body: bytes | None) -> dict[str, Any]:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
@@ -772,7 +778,9 @@ def build_oss(runtime: Runtime) -> Built:
                 "verify_signatures": runtime.config.verify_signatures}
 
     return Built(model, ServiceHandle(
-        "oss", service, reset=model.drop_namespace_blobs, info=info, describe=describe,
+        "oss", service, reset=reset, info=info, describe=describe,
         billing=lambda namespace: processing.billing(runtime, namespace),
+        startup=service.async_processor.resume, shutdown=service.async_processor.close,
+        tasks=service.async_processor.tasks,
         render_error=render_error, media_type=wire.XML_TYPE,
         throttle=(503, "ServiceUnavailable", "Please reduce your request rate.", None)))
