@@ -87,7 +87,8 @@ def test_animation_saved_and_notified(bucket: oss2.Bucket, emulator: LiveServer)
 def test_v2_sdk_webp_and_fault_rules(bucket: oss2.Bucket, emulator: LiveServer) -> None:
     client = v2_client(emulator)
     result = client.async_process_object(oss.AsyncProcessObjectRequest(
-        bucket="media", key="v.mp4", process=f"video/animation,f_webp,inter_2000|sys/saveas,o_{b64('v.webp')}"))
+        bucket="media", key="v.mp4",
+        process=f"video/animation,f_webp,inter_2000|sys/saveas,o_{b64('v.webp')}"))
     assert wait_for(emulator, result.task_id)["status"] == "Success"
     image, indices, _ = frames_of(bucket.get_object("v.webp").read())
     assert image.format == "WEBP" and image.size == (320, 240) and indices == list(range(0, 120, 20))
