@@ -343,3 +343,20 @@ def test_animated_gif_keeps_its_frames_through_resize_and_crop(bucket: oss2.Buck
             assert read_frame_index(image.convert("RGB"), content) == index, (process, index)
     still, _ = fetch(bucket, "anim.gif", "image/rotate,90")
     assert getattr(still, "n_frames", 1) == 1 and still.size == (120, 160)
+
+
+def test_documented_limits(emulator: LiveServer) -> None:
+    import os
+
+    bucket = oss2_bucket(emulator, "limits")
+    bucket.create_bucket()
+    bucket.put_object("wide.png", encoded(Image.new("L", (30_001, 2)), "PNG"))
+    noise = Image.frombytes("RGB", (3000, 2500), os.urandom(3000 * 2500 * 3))
+    bucket.put_object("heavy.png", encoded(noise, "PNG", compress_level=0))  # over 20 MB
+    bucket.put_object("q.png", encoded(quadrants(), "PNG"))
+    for key, process, code in [("wide.png", "image/resize,w_10", "ImageTooLarge"),
+                               ("heavy.png", "image/info", "ImageTooLarge"),
+                               ("q.png", "image/resize,m_fixed,w_5000,h_5000,limit_0", "InvalidArgument")]:
+        with pytest.raises(oss2.exceptions.OssError) as err:
+            bucket.get_object(key, process=process)
+        assert (err.value.status, err.value.code) == (400, code), process

@@ -66,7 +66,9 @@ def jpeg_quality(image: Image.Image) -> int | None:
 def _open(path: Path) -> Image.Image:
     try:
         image = Image.open(path)
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:
+        raise p.image_too_large("The source image has more than 250 million pixels.") from exc
+    except (OSError, ValueError) as exc:
         raise p.not_an_image() from exc
     if image.format not in PILLOW_TO_OSS:
         raise p.not_an_image()
