@@ -51,8 +51,8 @@ def classify(scope: Scope) -> str:
 class EmulatorApp:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        oss = build_oss(runtime)
         mns = build_mns(runtime)
+        oss = build_oss(runtime, publisher=mns.model)
         imm = build_imm(runtime, objects=oss.model, publisher=mns.model)
         dashscope = build_dashscope(runtime, objects=oss.model)
         self.services: dict[str, pipeline.Service[Any]] = {

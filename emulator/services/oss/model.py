@@ -13,12 +13,15 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from emulator.core.blobs import Blob, BlobStore
 from emulator.core.runtime import Runtime
 from emulator.services.oss import errors
 from emulator.services.oss.documents import BucketInfo, ListResult, ObjectMeta
+
+if TYPE_CHECKING:
+    from emulator.services.oss.async_process import AsyncProcessor
 
 BUCKET_KIND = "oss-bucket"
 OBJECT_KIND = "oss-object"
@@ -60,6 +63,8 @@ class OssModel:
         # Producers of objects made when first read (IMM's live-transcoded HLS segments):
         # each is awaited with (namespace, bucket, key) before a GET of a missing object.
         self.on_missing: list[Callable[[str, str, str], Awaitable[None]]] = []
+        # x-oss-async-process tasks (set by the service: they need this model).
+        self.async_processor: AsyncProcessor | None = None
 
     async def produce_missing(self, ns: str, bucket: str, key: str) -> None:
         if self.on_missing and self.rt.docs.get(OBJECT_KIND, ns, self._object_doc_key(bucket, key)) is None:

@@ -8,7 +8,6 @@ model.py (state). Errors come from errors.py.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import logging
 import mimetypes
@@ -33,20 +32,23 @@ from emulator.core.accounts import DEFAULT_NAMESPACE, Credentials
 from emulator.core.blobs import Blob
 from emulator.core.errors import ServiceError
 from emulator.core.pipeline import Handler, RequestContext, Service
+from emulator.core.ports import Publisher
 from emulator.core.runtime import Runtime
 from emulator.core.timefmt import http_date, iso_whole_seconds, parse_http_date, parse_iso
-from emulator.services.oss import errors, seed, wire
+from emulator.services.oss import async_process, errors, processing, seed, wire
+from emulator.services.oss.bodies import check_md5, read_small_body
 from emulator.services.oss.documents import ObjectMeta
 from emulator.services.oss.model import OssModel, check_bucket_name
 
 log = logging.getLogger("emulator.oss")
 
 # Sub-resources that select an operation, in the order they are looked for.
-OPERATIONS = ("uploads", "uploadId", "delete", "acl", "bucketInfo", "location", "objectMeta")
+OPERATIONS = ("uploads", "uploadId", "delete", "acl", "bucketInfo", "location", "objectMeta",
+              "x-oss-process", "style", "x-oss-async-process")
 # Real OSS sub-resources this emulator does not serve: answered with NotImplemented, not ignored.
 UNSUPPORTED = frozenset("""cors lifecycle website logging referer policy tagging versioning versions
  encryption replication inventory worm symlink restore append stat qos requestPayment
- transferAcceleration cname metaQuery style x-oss-process x-oss-async-process""".split())
+ transferAcceleration cname metaQuery""".split())
 STORED_HEADERS = ("cache-control", "content-disposition", "content-encoding", "content-language", "expires")
 ACLS = ("private", "public-read", "public-read-write")
 OBJECT_ACLS = ACLS + ("default",)
@@ -210,22 +212,6 @@ def finish(ctx: Ctx, response: Response) -> None:
 # ---- body helpers -------------------------------------------------------------------
 
 
-async def _read_small_body(ctx: Ctx, limit: int = 10 * 1024 * 1024) -> bytes:
-    body = b""
-    async for chunk in ctx.request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise errors.body_too_large()
-    _check_md5(ctx, hashlib.md5(body).hexdigest())
-    return body
-
-
-def _check_md5(ctx: Ctx, md5_hex: str) -> None:
-    given = ctx.headers.get("content-md5")
-    if given is not None and given != base64.b64encode(bytes.fromhex(md5_hex)).decode():
-        raise errors.invalid_digest()
-
-
 async def _receive_blob(ctx: Ctx) -> Blob:
     """Stream the request body into a blob, enforcing Content-Length, size and Content-MD5."""
     length = ctx.headers.get("content-length")
@@ -245,7 +231,7 @@ async def _receive_blob(ctx: Ctx) -> Blob:
             raise errors.incomplete_body()
         blob = writer.commit()
     try:
-        _check_md5(ctx, blob.md5_hex)
+        check_md5(ctx, blob.md5_hex)
     except ServiceError:
         ctx.runtime.blobs.delete(blob.id)
         raise
@@ -281,7 +267,7 @@ def _int_param(ctx: Ctx, name: str, default: int, low: int, high: int) -> int:
 async def put_bucket(ctx: Ctx) -> Response:
     acl = ctx.headers.get("x-oss-acl")
     _check_acl(acl, ACLS)
-    storage = wire.parse_create_bucket(await _read_small_body(ctx))
+    storage = wire.parse_create_bucket(await read_small_body(ctx))
     created = ctx.model.create_bucket(ctx.ns, ctx.bucket, acl or "private", storage)
     if not created and acl:
         ctx.model.set_bucket_acl(ctx.ns, ctx.bucket, acl)
@@ -349,7 +335,7 @@ async def list_objects(ctx: Ctx) -> Response:
 async def delete_multiple(ctx: Ctx) -> Response:
     if "content-md5" not in ctx.headers:
         raise errors.missing_argument("Content-MD5")
-    quiet, keys = wire.parse_delete(await _read_small_body(ctx), _url_encoded(ctx))
+    quiet, keys = wire.parse_delete(await read_small_body(ctx), _url_encoded(ctx))
     ctx.model.get_bucket(ctx.ns, ctx.bucket)
     for key in keys:
         ctx.model.delete_object(ctx.ns, ctx.bucket, key)
@@ -460,7 +446,7 @@ async def get_object_acl(ctx: Ctx) -> Response:
 
 
 async def initiate_upload(ctx: Ctx) -> Response:
-    await _read_small_body(ctx)
+    await read_small_body(ctx)
     upload_id = ctx.model.initiate_upload(ctx.ns, ctx.bucket, ctx.key,
                                            _content_type(ctx.headers, ctx.key),
                                            _user_meta(ctx.headers), _stored_headers(ctx.headers))
@@ -498,7 +484,7 @@ async def list_parts(ctx: Ctx) -> Response:
 
 async def complete_upload(ctx: Ctx) -> Response:
     upload_id = ctx.query["uploadId"]
-    body = await _read_small_body(ctx)
+    body = await read_small_body(ctx)
     complete_all = ctx.headers.get("x-oss-complete-all", "").lower() == "yes"
     if complete_all and body.strip():
         raise errors.invalid_argument("Should not specify both complete all header and body.",
@@ -678,10 +664,18 @@ TABLE: list[tuple[str, str, str | None, str, Handler]] = [
     ("POST", "object", "uploadId", "CompleteMultipartUpload", complete_upload),
     ("DELETE", "object", "uploadId", "AbortMultipartUpload", abort_upload),
     ("POST", "bucket", None, "PostObject", post_object),
+    # Data processing (processing.py, async_process.py).
+    ("GET", "object", "x-oss-process", "GetProcessedObject", processing.get_processed),
+    ("HEAD", "object", "x-oss-process", "HeadObject", head_object),
+    ("POST", "object", "x-oss-process", "ProcessObject", processing.process_object),
+    ("PUT", "bucket", "style", "PutStyle", processing.put_style),
+    ("GET", "bucket", "style", "GetStyle", processing.get_style),
+    ("DELETE", "bucket", "style", "DeleteStyle", processing.delete_style),
+    ("POST", "object", "x-oss-async-process", "AsyncProcessObject", async_process.async_process_object),
 ]
 _BY_REQUEST = {(method, level, sub): name for method, level, sub, name, _ in TABLE}
 ROUTES: dict[str, Handler] = {name: handler for *_, name, handler in TABLE}
-ROUTES.update(CopyObject=copy_object, ListObjectsV2=list_objects)
+ROUTES.update(CopyObject=copy_object, ListObjectsV2=list_objects, ListStyle=processing.get_style)
 
 
 def operation(method: str, level: str, query: dict[str, str], headers: dict[str, str]) -> str | None:
@@ -694,11 +688,19 @@ def operation(method: str, level: str, query: dict[str, str], headers: dict[str,
         return "CopyObject"
     if name == "ListObjects" and query.get("list-type") == "2":
         return "ListObjectsV2"
+    if name == "GetStyle" and "styleName" not in query:
+        return "ListStyle"
     return name
 
 
-def build_oss(runtime: Runtime) -> Service[OssModel]:
+def build_oss(runtime: Runtime, publisher: Publisher | None = None) -> Service[OssModel]:
     model = OssModel(runtime)
+    processor = model.async_processor = async_process.AsyncProcessor(runtime, model, publisher)
+
+    def reset(namespace: str | None) -> None:
+        processor.cancel(namespace)
+        model.drop_namespace_blobs(namespace)
+
     runtime.faults.register_match_fields("oss", ("bucket",))
     seed.register(runtime, model)
     throttled = errors.throttled()
@@ -709,5 +711,7 @@ def build_oss(runtime: Runtime) -> Service[OssModel]:
 
     return Service(
         "oss", model, parse=parse, admit=admit, routes=ROUTES, render_error=render_error, finish=finish,
-        reset=model.drop_namespace_blobs, info=info, media_type=wire.XML_TYPE,
+        reset=reset, info=info, media_type=wire.XML_TYPE,
+        billing=lambda namespace: processing.billing(runtime, namespace),
+        startup=processor.resume, shutdown=processor.close, tasks=processor.tasks,
         throttle=(throttled.status, throttled.code, throttled.message, None))

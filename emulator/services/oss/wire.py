@@ -9,7 +9,7 @@ from urllib.parse import quote, unquote
 from xml.etree.ElementTree import Element
 
 from emulator.core.errors import ServiceError
-from emulator.core.timefmt import iso_whole_seconds
+from emulator.core.timefmt import http_date, iso_whole_seconds
 from emulator.core.xml import children, document, local, parse, text
 from emulator.core.xml import element as el
 from emulator.services.oss.documents import BucketInfo, ListResult, ObjectMeta
@@ -240,3 +240,27 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     if start > end or start >= size:
         raise ValueError(header)
     return start, min(end, size - 1)
+
+
+# ---- image styles ---------------------------------------------------------------------------
+
+def parse_style(body: bytes) -> str:
+    """PutStyle's `<Style><Content>image/...</Content></Style>`."""
+    content = text(_root(body, "Style"), "Content")
+    if not content:
+        raise malformed_xml()
+    return content
+
+
+def _style(name: str, content: str, created: float, modified: float, category: str) -> str:
+    return el("Style", el("Name", name), el("Content", content), el("CreateTime", http_date(created)),
+               el("LastModifyTime", http_date(modified)), el("Category", category))
+
+
+def style_xml(name: str, content: str, created: float, modified: float, category: str) -> bytes:
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            + _style(name, content, created, modified, category)).encode()
+
+
+def style_list_xml(items: list[tuple[str, str, float, float, str]]) -> bytes:
+    return document("StyleList", *[_style(*item) for item in items])

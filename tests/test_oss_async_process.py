@@ -1,0 +1,124 @@
+"""x-oss-async-process through oss2 and oss-v2: video/animation saved with sys/saveas, the task in
+/_emulator/tasks (with its timeline and task fault rules), the MNS notification, refusals."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import time
+from pathlib import Path
+
+import alibabacloud_oss_v2 as oss
+import oss2
+import pytest
+from mns.account import Account
+from mns.mns_common import TopicHelper
+from mns.queue import QueueMeta
+from mns.subscription import SubscriptionMeta
+from mns.topic import TopicMeta
+from PIL import Image, ImageSequence
+
+from emulator.media.framecode import read_frame_index
+from emulator.testing.server import LiveServer
+from tests.oss_clients import oss2_bucket, v2_client
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "counter_320x240_10fps_12s_gop10.mp4"
+
+
+def b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def wait_for(emulator: LiveServer, task_id: str, deadline: float = 120) -> dict:
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        task = next(t for t in emulator.tasks() if t["task_id"] == task_id)
+        if task["status"] != "Running":
+            return task
+        time.sleep(0.1)
+    raise AssertionError(f"task {task_id} still running")
+
+
+@pytest.fixture
+def bucket(emulator: LiveServer) -> oss2.Bucket:
+    b = oss2_bucket(emulator, "media")
+    b.create_bucket()
+    b.put_object_from_file("v.mp4", str(FIXTURE))
+    return b
+
+
+def frames_of(data: bytes) -> tuple[Image.Image, list[int], list[int]]:
+    image = Image.open(io.BytesIO(data))
+    indices, durations = [], []
+    for frame in ImageSequence.Iterator(image):
+        indices.append(read_frame_index(frame.convert("RGB")))
+        durations.append(frame.info.get("duration"))
+    return image, indices, durations
+
+
+def test_animation_saved_and_notified(bucket: oss2.Bucket, emulator: LiveServer) -> None:
+    account = Account(emulator.url, emulator.access_key_id, emulator.access_key_secret)
+    account.get_topic("done").create(TopicMeta())
+    queue = account.get_queue("inbox")
+    queue.create(QueueMeta())
+    queue.set_encoding(False)
+    endpoint = TopicHelper.generate_queue_endpoint(emulator.region, emulator.account_id, "inbox")
+    account.get_subscription("done", "to-inbox").subscribe(
+        SubscriptionMeta(endpoint, notify_content_format="SIMPLIFIED"))
+    result = bucket.async_process_object(
+        "v.mp4", f"video/animation,f_gif,w_160,inter_1000,num_5,ss_2000,fps_5|sys/saveas,o_{b64('a/v.gif')}"
+                 f"/notify,topic_{b64('done')}")
+    assert result.status == 200 and result.task_id and result.event_id and result.async_request_id
+    task = wait_for(emulator, result.task_id)
+    assert task["status"] == "Success" and task["task_type"] == "AsyncProcessObject"
+    image, indices, durations = frames_of(bucket.get_object("a/v.gif").read())
+    assert (image.format, image.size) == ("GIF", (160, 120))
+    assert indices == [20, 30, 40, 50, 60] and set(durations) == {200}
+    message = json.loads(queue.receive_message(wait_seconds=10).message_body)
+    assert (message["TaskId"], message["EventId"], message["Status"]) == (result.task_id, result.event_id,
+                                                                          "Success")
+    assert message["Targets"] == [{"URI": "oss://media/a/v.gif"}]
+    events = [e["event"] for e in emulator.admin("GET", f"tasks/{result.task_id}/events")["events"]]
+    assert events[0] == "submitted" and "output written" in events and "notification published" in events
+
+
+def test_v2_sdk_webp_and_fault_rules(bucket: oss2.Bucket, emulator: LiveServer) -> None:
+    client = v2_client(emulator)
+    result = client.async_process_object(oss.AsyncProcessObjectRequest(
+        bucket="media", key="v.mp4",
+        process=f"video/animation,f_webp,inter_2000|sys/saveas,o_{b64('v.webp')}"))
+    assert wait_for(emulator, result.task_id)["status"] == "Success"
+    image, indices, _ = frames_of(bucket.get_object("v.webp").read())
+    assert image.format == "WEBP" and image.size == (320, 240) and indices == list(range(0, 120, 20))
+    emulator.add_fault({"service": "oss", "match": {"action": "AsyncProcessObject"},
+                        "effect": {"task_fail": {"code": "InternalError", "message": "boom"}}})
+    failed = bucket.async_process_object("v.mp4", f"video/animation,f_gif|sys/saveas,o_{b64('never.gif')}")
+    task = wait_for(emulator, failed.task_id)
+    assert (task["status"], task["code"]) == ("Failed", "InternalError")
+    assert not bucket.object_exists("never.gif")
+
+
+@pytest.mark.parametrize(("process", "status", "code"), [
+    ("video/animation,f_gif", 400, "InvalidArgument"),  # no sys/saveas
+    ("video/animation,f_bmp|sys/saveas,o_eA", 400, "InvalidArgument"),
+    ("video/animation,w_10,f_gif|sys/saveas,o_eA", 400, "InvalidArgument"),
+    ("video/convert,f_mp4|sys/saveas,o_eA", 400, "NotImplemented"),
+    ("doc/convert|sys/saveas,o_eA", 400, "NotImplemented"),
+    ("video/animation,f_gif|sys/saveas,o_eA,b_bm93aGVyZQ", 404, "NoSuchBucket"),
+    ("video/animation,f_gif|sys/saveas,o_eA/notify,x_1", 400, "MissingArgument")])
+def test_refused_at_submit(bucket: oss2.Bucket, emulator: LiveServer, process: str, status: int,
+                           code: str) -> None:
+    with pytest.raises(oss2.exceptions.OssError) as err:
+        bucket.async_process_object("v.mp4", process)
+    assert (err.value.status, err.value.code) == (status, code)
+    assert not [t for t in emulator.tasks() if t["service"] == "oss"]
+
+
+def test_a_source_that_is_not_a_video_fails_the_task(bucket: oss2.Bucket, emulator: LiveServer) -> None:
+    bucket.put_object("t.txt", b"text")
+    result = bucket.async_process_object("t.txt", f"video/animation,f_gif|sys/saveas,o_{b64('x.gif')}")
+    task = wait_for(emulator, result.task_id)
+    assert (task["status"], task["code"]) == ("Failed", "InvalidArgument")
+    assert not bucket.object_exists("x.gif")
