@@ -27,6 +27,7 @@ import oss2  # noqa: E402
 from alibabacloud_imm20200930 import models as m  # noqa: E402
 from alibabacloud_imm20200930.client import Client  # noqa: E402
 from alibabacloud_tea_openapi.utils_models import Config  # noqa: E402
+from bench_imm import best_of  # noqa: E402  (beside this script)
 
 from emulator.media.ffmpeg import ffmpeg_exe  # noqa: E402
 from emulator.testing.server import LiveServer  # noqa: E402
@@ -46,15 +47,6 @@ def make_source(seconds: int) -> Path:
                         "-t", str(seconds), "-c:v", "libx264", "-preset", "veryfast", "-g", "30",
                         "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(source)], check=True)
     return source
-
-
-def best_of(runs: int, fn) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:

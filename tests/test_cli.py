@@ -38,8 +38,8 @@ def _refused(result: subprocess.CompletedProcess, says: str) -> None:
 
 @pytest.mark.parametrize(("args", "says"), [
     (["--no-such-flag"], "unrecognized arguments: --no-such-flag"),
-    (["--port", "70000"], "port must be a number from 1 to 65535"),
-    (["--port", "0"], "port must be a number from 1 to 65535"),
+    (["--port", "70000"], "port must be a number from 0 (any free port) to 65535"),
+    (["--port", "-1"], "port must be a number from 0 (any free port) to 65535"),
     (["--log-level", "loud"], "log level must be one of critical, error, warning, info, debug, trace"),
     (["--workers", "0"], "workers must be a whole number >= 1"),
     (["--speed", "warp"], "invalid choice: 'warp'"),
@@ -51,8 +51,9 @@ def test_bad_flags_are_one_line_and_status_2(args: list[str], says: str, tmp_pat
 
 def test_a_bad_environment_variable_is_one_line(tmp_path: Path) -> None:
     _refused(_serve(cwd=tmp_path, env={"EMULATOR_PORT": "http"}),
-             "EMULATOR_PORT: 'http' is not a whole number")
-    _refused(_serve(cwd=tmp_path, env={"EMULATOR_LOG_LEVEL": "chatty"}), "log level must be one of")
+             "EMULATOR_PORT (or --port): Input should be a valid integer")
+    _refused(_serve(cwd=tmp_path, env={"EMULATOR_LOG_LEVEL": "chatty"}),
+             "EMULATOR_LOG_LEVEL (or --log-level): Input should be 'critical'")
 
 
 def test_a_port_in_use_is_refused_before_the_banner_and_creates_nothing(tmp_path: Path) -> None:

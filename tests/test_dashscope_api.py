@@ -66,7 +66,7 @@ def test_seed_curl_flow(emulator, tmp_path):
     expected = base64.b64encode(hmac.new(b"emulator-secret", string_to_sign.encode(), hashlib.sha1).digest())
     assert query["Signature"] == [expected.decode()]
     video = fetch_video(url, tmp_path / "result.mp4")  # the URL as handed out serves the render
-    assert (video.video_codec, video.width, video.height, video.frame_count) == ("h264", 468, 832, 130)
+    assert (video.video_codec, video.width, video.height, video.frame_count) == ("h264", 480, 640, 130)
 
 
 def error_of(response: httpx.Response) -> tuple[int, str, str]:

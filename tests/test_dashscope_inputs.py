@@ -141,7 +141,7 @@ def test_allowed_loopback_and_alias_inputs_render(custom, file_server, tmp_path)
     assert done["output"]["task_status"] == "SUCCEEDED", done
     assert done["usage"]["video_duration"] == 3.0
     video = fetch_video(done["output"]["results"]["video_url"], tmp_path / "result.mp4")
-    assert (video.video_codec, video.width, video.height, video.frame_count) == ("h264", 468, 832, 75)
+    assert (video.video_codec, video.width, video.height, video.frame_count) == ("h264", 480, 640, 75)
     assert video.duration == 3.0
 
 

@@ -42,7 +42,7 @@ def test_async_call_fetch_wait_list(sdk, tmp_path):
     assert done.status_code == 200 and done.output.task_status == "SUCCEEDED", done
     assert done.output["results"]["video_url"].startswith(sdk.url + "/dashscope-result-sgp/")
     video = fetch_video(done.output["results"]["video_url"], tmp_path / "result.mp4")
-    assert (video.video_codec, video.width, video.height) == ("h264", 468, 832)
+    assert (video.video_codec, video.width, video.height) == ("h264", 480, 640)
     assert (video.frame_count, video.duration) == (130, done.usage.video_duration)
     assert done.usage.video_duration == 5.2 and done.usage.video_ratio == "standard"
     assert done.code is None  # no top-level code on a success body
@@ -101,7 +101,7 @@ def test_upload_gives_oss_urls_a_task_resolves(sdk, tmp_path):
     done = wait_for(sdk.url, rsp.output.task_id)
     assert done["output"]["task_status"] == "SUCCEEDED", done
     video = fetch_video(done["output"]["results"]["video_url"], tmp_path / "result.mp4")
-    assert (video.video_codec, video.width, video.height, video.frame_count) == ("h264", 468, 832, 130)
+    assert (video.video_codec, video.width, video.height, video.frame_count) == ("h264", 480, 640, 130)
 
 
 def test_the_readme_recipe_with_environment_variables(emulator):

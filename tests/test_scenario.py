@@ -124,4 +124,4 @@ def test_seed_docs_scenario_makes_both_seed_examples_runnable(tmp_path) -> None:
         done = wait_for(server.url, dashscope_task)
         assert done["output"]["task_status"] == "SUCCEEDED"
         video = fetch_video(done["output"]["results"]["video_url"], tmp_path / "result.mp4")
-        assert (video.video_codec, video.width, video.height, video.frame_count) == ("h264", 468, 832, 130)
+        assert (video.video_codec, video.width, video.height, video.frame_count) == ("h264", 480, 640, 130)

@@ -43,9 +43,8 @@ def take_snapshot(path: Path, t_ms: int, fmt: str, width: int = 0, height: int =
     sampling = SamplingPlan(((0, plan.frame),), (t_ms / 1000,), reads, frames.frame_gap, 0)
     g = plan.geometry
     with tempfile.TemporaryDirectory(prefix="snapshot-", dir=work_dir) as work:
-        raw = Path(work) / "frame.rgb"
-        extract_frames([path], sampling, g, raw)
-        image = Image.frombytes("RGB", (g.out_w, g.out_h), raw.read_bytes())
+        raw = b"".join(part.read_bytes() for part in extract_frames([path], sampling, g, Path(work)))
+        image = Image.frombytes("RGB", (g.out_w, g.out_h), raw)
     buffer = io.BytesIO()
     image.save(buffer, "JPEG" if fmt == "jpg" else "PNG", **({"quality": 90} if fmt == "jpg" else {}))
     return buffer.getvalue(), plan
