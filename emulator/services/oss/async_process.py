@@ -2,17 +2,17 @@
 task (timeline in /_emulator/tasks, task fault rules of service "oss"), with an optional MNS
 notification (`/notify,topic_<b64>`) when it ends.
 
-Kept apart from the shared runner on purpose (it is being unified in core/): this module owns its
-asyncio tasks, its task documents ("oss-task") and their resumption after a restart.
+The tasks run on the shared task runner (core/tasks.py); this module owns their documents
+("oss-task") and what resuming one after a restart means.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import logging
 import tempfile
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from emulator.core.errors import ServiceError
 from emulator.core.pipeline import RequestContext
 from emulator.core.ports import Publisher
 from emulator.core.runtime import Runtime
-from emulator.core.tasks import take_task_faults
+from emulator.core.tasks import Job, TaskRunner, Unfinished
 from emulator.media.ffmpeg import MediaError
 from emulator.media.plan import Window, output_geometry, plan_sampling
 from emulator.media.render import render_animation
@@ -51,7 +51,7 @@ class AsyncProcessor:
         self.rt = runtime
         self.model = model
         self.publisher = publisher  # MNS, when it is served
-        self._running: dict[str, tuple[str, asyncio.Task]] = {}
+        self.runner = TaskRunner(runtime, SERVICE)
 
     # ---- submitting ---------------------------------------------------------------------
 
@@ -74,28 +74,33 @@ class AsyncProcessor:
         return task
 
     def _start(self, ns: str, task: dict[str, Any], job: process.AsyncJob) -> None:
-        runner = asyncio.get_running_loop().create_task(self._run(ns, task, job))
-        self._running[task["TaskId"]] = (ns, runner)
-        runner.add_done_callback(lambda _: self._running.pop(task["TaskId"], None))
+        self.runner.submit(self._job(ns, task, job))
+
+    def _job(self, ns: str, task: dict[str, Any], job: process.AsyncJob) -> Job:
+        return Job(ns, task["TaskId"], partial(self._run, ns, task, job))
+
+    def unfinished(self) -> list[Unfinished]:
+        """The tasks a previous run of the server left Running: they start again from their body."""
+        return [Unfinished(ns, task["TaskId"], partial(self._restart, ns, task),
+                           partial(self._fail_unresumable, ns, task))
+                for ns in self.rt.docs.namespaces(TASK_KIND)
+                for _, task in self.rt.docs.scan(TASK_KIND, ns) if task["Status"] == "Running"]
+
+    def _restart(self, ns: str, task: dict[str, Any]) -> Job:
+        return self._job(ns, task, process.parse_async_body(task["Body"].encode()))
+
+    def _fail_unresumable(self, ns: str, task: dict[str, Any], message: str) -> None:
+        task.update(Status="Failed", Code="InternalError", Message=message, Ended=self.rt.clock.now())
+        self.rt.docs.put(TASK_KIND, ns, task["TaskId"], task)
 
     async def resume(self) -> None:
-        """Start again the tasks a previous run of the server left Running."""
-        for ns in self.rt.docs.namespaces(TASK_KIND):
-            for _, task in self.rt.docs.scan(TASK_KIND, ns):
-                if task["Status"] == "Running":
-                    self.rt.events.record(ns, SERVICE, task["TaskId"], "resumed")
-                    self._start(ns, task, process.parse_async_body(task["Body"].encode()))
+        await self.runner.resume(self.unfinished())
 
     def cancel(self, ns: str | None) -> None:
-        for _, (task_ns, runner) in list(self._running.items()):
-            if ns is None or ns == task_ns:
-                runner.cancel()
+        self.runner.cancel(ns)
 
     async def close(self) -> None:
-        runners = [runner for _, runner in self._running.values()]
-        for runner in runners:
-            runner.cancel()
-        await asyncio.gather(*runners, return_exceptions=True)
+        await self.runner.close()
 
     def tasks(self, namespace: str | None) -> list[dict[str, Any]]:
         spaces = [namespace] if namespace else self.rt.docs.namespaces(TASK_KIND)
@@ -112,7 +117,7 @@ class AsyncProcessor:
         self.rt.events.record(ns, SERVICE, task_id, "started")
         started = self.rt.clock.now()
         try:
-            faults = await take_task_faults(self.rt, SERVICE, ns, task_id, {
+            faults = await self.runner.faults(ns, task_id, {
                 "action": "AsyncProcessObject", "bucket": task["Bucket"], "task_type": "video/animation"})
             if faults.fail is not None:
                 raise _Failure(faults.fail["code"], faults.fail.get("message", ""))
@@ -182,8 +187,6 @@ class AsyncProcessor:
             return
         try:
             message_id = self.publisher.publish_message(ns, task["Topic"], message)
-            if inspect.isawaitable(message_id):
-                message_id = await message_id
         except ServiceError as exc:
             self.rt.events.record(ns, SERVICE, task["TaskId"], "notification failed", topic=task["Topic"],
                                   reason=exc.message, message=message)
