@@ -84,12 +84,21 @@ def query_pairs(raw_query: str) -> list[tuple[str, str]]:
     return parse_qsl(raw_query, keep_blank_values=True)
 
 
+def _utf8(value: str) -> str:
+    """A header value as the client wrote it: HTTP carries the UTF-8 bytes oss2 signs (a non-ASCII
+    x-oss-meta-* value), the server reads them as latin-1."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
+
+
 def v1_string_to_sign(req: SignedRequest, subresources: frozenset[str], date: str) -> str:
     resource = "/" + (req.bucket + "/" + req.key if req.bucket else "")
     sub = sorted((k, v) for k, v in query_pairs(req.raw_query) if k in subresources)
     if sub:
         resource += "?" + "&".join(f"{k}={v}" if v else k for k, v in sub)
-    canon = "".join(f"{k}:{v}\n" for k, v in sorted(req.headers.items()) if k.startswith("x-oss-"))
+    canon = "".join(f"{k}:{_utf8(v)}\n" for k, v in sorted(req.headers.items()) if k.startswith("x-oss-"))
     return "\n".join([req.method, req.headers.get("content-md5", ""), req.headers.get("content-type", ""),
                       date, canon + resource])
 
@@ -115,7 +124,7 @@ def v4_canonical_request(req: SignedRequest, additional: list[str], presigned: b
     query = "&".join(f"{k}={v}" if v else k for k, v in encoded)
     signed = {k: v for k, v in req.headers.items()
               if k.startswith("x-oss-") or k in ("content-type", "content-md5") or k in additional}
-    headers = "".join(f"{k}:{v.strip()}\n" for k, v in sorted(signed.items()))
+    headers = "".join(f"{k}:{_utf8(v).strip()}\n" for k, v in sorted(signed.items()))
     payload = "UNSIGNED-PAYLOAD" if presigned else req.headers.get("x-oss-content-sha256", "UNSIGNED-PAYLOAD")
     return "\n".join([req.method, uri, query, headers, ";".join(sorted(additional)), payload])
 

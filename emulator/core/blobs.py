@@ -88,6 +88,15 @@ class BlobStore:
     def writer(self, max_size: int | None = None) -> BlobWriter:
         return BlobWriter(self, max_size)
 
+    def copy_range(self, path: Path, start: int, length: int) -> Blob:
+        """A new blob of `length` bytes of the file `path` from `start` (blocking: a worker's job)."""
+        with self.writer() as writer, open(path, "rb") as source:
+            source.seek(start)
+            while length > 0 and (chunk := source.read(min(length, 1024 * 1024))):
+                writer.write(chunk)
+                length -= len(chunk)
+            return writer.commit()
+
     def put_bytes(self, data: bytes) -> Blob:
         with self.writer() as w:
             w.write(data)

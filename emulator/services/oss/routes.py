@@ -77,8 +77,10 @@ def _stored_headers(headers: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in headers.items() if k in STORED_HEADERS}
 
 
-def _content_type(headers: dict[str, str], key: str) -> str:
-    return headers.get("content-type") or mimetypes.guess_type(key)[0] or "application/octet-stream"
+def _content_type(headers: dict[str, str]) -> str:
+    # OSS stores what the client sent, and application/octet-stream when it sent nothing (oss2 and
+    # the v2 SDK guess from the extension themselves, before sending).
+    return headers.get("content-type") or "application/octet-stream"
 
 
 def _check_acl(acl: str | None, allowed: tuple[str, ...]) -> None:
@@ -237,6 +239,7 @@ async def _receive_blob(ctx: Ctx) -> Blob:
         raise
     return blob
 
+
 # ---- service ------------------------------------------------------------------------
 
 
@@ -260,6 +263,7 @@ def _int_param(ctx: Ctx, name: str, default: int, low: int, high: int) -> int:
     if not raw.isdigit() or not low <= int(raw) <= high:
         raise errors.integer_argument(name, raw, low, high)
     return int(raw)
+
 
 # ---- buckets ------------------------------------------------------------------------
 
@@ -346,6 +350,7 @@ async def list_uploads(ctx: Ctx) -> Response:
     uploads = ctx.model.list_uploads(ctx.ns, ctx.bucket)
     return _xml(wire.list_uploads_xml(ctx.bucket, uploads, _url_encoded(ctx)))
 
+
 # ---- objects ------------------------------------------------------------------------
 
 
@@ -354,7 +359,7 @@ async def put_object(ctx: Ctx) -> Response:
     ctx.model.get_bucket(ctx.ns, ctx.bucket)
     blob = await _receive_blob(ctx)
     meta = ctx.model.put_object(
-        ctx.ns, ctx.bucket, ctx.key, blob, _content_type(ctx.headers, ctx.key),
+        ctx.ns, ctx.bucket, ctx.key, blob, _content_type(ctx.headers),
         _user_meta(ctx.headers), _stored_headers(ctx.headers),
         forbid_overwrite=ctx.headers.get("x-oss-forbid-overwrite", "").lower() == "true")
     return Response(status_code=200, headers={
@@ -362,7 +367,8 @@ async def put_object(ctx: Ctx) -> Response:
         "Content-MD5": base64.b64encode(bytes.fromhex(blob.md5_hex)).decode()})
 
 
-async def copy_object(ctx: Ctx) -> Response:
+def _copy_source(ctx: Ctx) -> tuple[str, str, ObjectMeta]:
+    """The bucket, key and metadata x-oss-copy-source names, its copy conditions checked."""
     source = ctx.headers["x-oss-copy-source"].split("?", 1)[0]
     src_bucket, _, src_key = source.lstrip("/").partition("/")
     src_bucket, src_key = unquote(src_bucket), unquote(src_key)
@@ -370,13 +376,18 @@ async def copy_object(ctx: Ctx) -> Response:
         raise errors.invalid_argument("Copy Source must mention the source bucket and key: "
                                       "/sourcebucket/sourcekey.", "x-oss-copy-source",
                                       ctx.headers["x-oss-copy-source"])
+    src = ctx.model.head_object(ctx.ns, src_bucket, src_key)
+    _check_conditions({k.replace("x-oss-copy-source-", ""): v for k, v in ctx.headers.items()
+                       if k.startswith("x-oss-copy-source-if-")}, src)
+    return src_bucket, src_key, src
+
+
+async def copy_object(ctx: Ctx) -> Response:
     directive = ctx.headers.get("x-oss-metadata-directive", "COPY").upper()
     if directive not in ("COPY", "REPLACE"):
         raise errors.invalid_argument("Unknown metadata directive.", "x-oss-metadata-directive",
                                       directive)
-    src = ctx.model.head_object(ctx.ns, src_bucket, src_key)
-    _check_conditions({k.replace("x-oss-copy-source-", ""): v for k, v in ctx.headers.items()
-                       if k.startswith("x-oss-copy-source-if-")}, src)
+    src_bucket, src_key, _ = _copy_source(ctx)
     async for _ in ctx.request.stream():
         pass
     meta = ctx.model.copy_object(
@@ -412,9 +423,8 @@ async def get_object(ctx: Ctx) -> Response:
             headers["Content-Range"] = f"bytes {start}-{end}/{meta.size}"
     headers["Content-Length"] = str(max(0, end - start + 1))
     path = ctx.runtime.blobs.path(meta.blob_id)
-    media_type = headers.pop("Content-Type")
-    return StreamingResponse(_file_range(path, start, end), status, headers=headers,
-                             media_type=media_type)
+    # The stored Content-Type as it is: passed as media_type, Starlette would add a charset to text/*.
+    return StreamingResponse(_file_range(path, start, end), status, headers=headers)
 
 
 async def head_object(ctx: Ctx) -> Response:
@@ -442,13 +452,14 @@ async def get_object_acl(ctx: Ctx) -> Response:
     ctx.model.head_object(ctx.ns, ctx.bucket, ctx.key)
     return _xml(wire.acl_xml("default", _owner(ctx)))
 
+
 # ---- multipart ----------------------------------------------------------------------
 
 
 async def initiate_upload(ctx: Ctx) -> Response:
     await read_small_body(ctx)
     upload_id = ctx.model.initiate_upload(ctx.ns, ctx.bucket, ctx.key,
-                                           _content_type(ctx.headers, ctx.key),
+                                           _content_type(ctx.headers),
                                            _user_meta(ctx.headers), _stored_headers(ctx.headers))
     return _xml(wire.initiate_xml(ctx.bucket, ctx.key, upload_id, _url_encoded(ctx)))
 
@@ -465,10 +476,34 @@ async def upload_part(ctx: Ctx) -> Response:
     number = _part_number(ctx)
     upload_id = ctx.query["uploadId"]
     ctx.model.get_upload(ctx.ns, ctx.bucket, ctx.key, upload_id)
-    blob = await _receive_blob(ctx)
+    copying = "x-oss-copy-source" in ctx.headers
+    blob = await (_copied_part(ctx) if copying else _receive_blob(ctx))
     part = ctx.model.upload_part(ctx.ns, ctx.bucket, ctx.key, upload_id, number, blob)
-    return Response(status_code=200, headers={"ETag": part["etag"],
-                                              "x-oss-hash-crc64ecma": str(part["crc64"])})
+    headers = {"ETag": part["etag"], "x-oss-hash-crc64ecma": str(part["crc64"]),
+               "Content-MD5": base64.b64encode(bytes.fromhex(blob.md5_hex)).decode()}
+    if copying:
+        return _xml(wire.copy_part_xml(part["etag"], part["last_modified"]), headers=headers)
+    return Response(status_code=200, headers=headers)
+
+
+async def _copied_part(ctx: Ctx) -> Blob:
+    """UploadPartCopy: the bytes of x-oss-copy-source (its x-oss-copy-source-range only) as a part."""
+    src_bucket, src_key, src = _copy_source(ctx)
+    start, end = 0, src.size - 1
+    if "x-oss-copy-source-range" in ctx.headers:
+        try:
+            span = wire.parse_range(ctx.headers["x-oss-copy-source-range"], src.size)
+        except ValueError:
+            raise errors.invalid_argument("The x-oss-copy-source-range is invalid.",
+                                          "x-oss-copy-source-range",
+                                          ctx.headers["x-oss-copy-source-range"]) from None
+        start, end = span if span else (start, end)
+    if end - start + 1 > ctx.runtime.config.oss_max_object_size:
+        raise errors.entity_too_large()
+    async for _ in ctx.request.stream():
+        pass
+    path = ctx.model.object_path(ctx.ns, src_bucket, src_key)
+    return await ctx.runtime.pool.run(ctx.runtime.blobs.copy_range, path, start, end - start + 1)
 
 
 async def list_parts(ctx: Ctx) -> Response:
@@ -499,6 +534,7 @@ async def complete_upload(ctx: Ctx) -> Response:
 async def abort_upload(ctx: Ctx) -> Response:
     ctx.model.abort_upload(ctx.ns, ctx.bucket, ctx.key, ctx.query["uploadId"])
     return Response(status_code=204)
+
 
 # ---- PostObject (browser / DashScope uploads) ---------------------------------------
 

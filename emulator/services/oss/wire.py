@@ -158,6 +158,10 @@ def complete_xml(base_url: str, meta: ObjectMeta, url: bool) -> bytes:
                     el("Bucket", meta.bucket), el("Key", _enc(meta.key, url)), el("ETag", meta.etag))
 
 
+def copy_part_xml(etag: str, last_modified: float) -> bytes:
+    return document("CopyPartResult", el("LastModified", iso_whole_seconds(last_modified)), el("ETag", etag))
+
+
 def copy_result_xml(meta: ObjectMeta) -> bytes:
     return document("CopyObjectResult", el("ETag", meta.etag),
                     el("LastModified", iso_whole_seconds(meta.last_modified)))
@@ -193,12 +197,32 @@ def parse_complete(body: bytes) -> list[tuple[int, str]]:
     return parts
 
 
+# Control characters XML 1.0 forbids, which keys may hold and the SDKs send in <Key> as they are
+# (raw or as character references): parsed as private-use stand-ins, then put back.
+_CONTROL = re.compile(rb"[\x01-\x08\x0b\x0c\x0e-\x1f]")
+_CONTROL_REF = re.compile(rb"&#(?:x0*([0-9a-fA-F]{1,2})|0*([0-9]{1,2}));")
+_STAND_IN = 0xF700
+
+
+def _control_as_stand_ins(body: bytes) -> bytes:
+    def stand_in(code: int, original: bytes) -> bytes:
+        return chr(_STAND_IN + code).encode() if _CONTROL.match(bytes([code])) else original
+
+    body = _CONTROL_REF.sub(lambda m: stand_in(int(m.group(1), 16) if m.group(1) else int(m.group(2)),
+                                               m.group(0)), body)
+    return _CONTROL.sub(lambda m: stand_in(m.group(0)[0], m.group(0)), body)
+
+
+def _stand_ins_as_control(value: str) -> str:
+    return "".join(chr(ord(c) - _STAND_IN) if _STAND_IN < ord(c) < _STAND_IN + 32 else c for c in value)
+
+
 def parse_delete(body: bytes, url: bool) -> tuple[bool, list[str]]:
-    root = _root(body, "Delete")
+    root = _root(_control_as_stand_ins(body), "Delete")
     quiet = (text(root, "Quiet") or "false").strip().lower() == "true"
     keys = []
     for obj in children(root, "Object"):
-        key = text(obj, "Key")
+        key = _stand_ins_as_control(text(obj, "Key") or "")
         if not key:
             raise malformed_xml()
         keys.append(unquote(key) if url else key)
