@@ -100,3 +100,23 @@ def test_v2_copier_copies_a_big_object_part_by_part(emulator: LiveServer) -> Non
                                       source_key="src.bin"))
     got = client.get_object(oss.GetObjectRequest(bucket="v2-copy", key="dst.bin"))
     assert got.body.read() == data
+
+
+def test_list_multipart_uploads_pages_in_key_order_with_prefixes(buckets) -> None:
+    _, target = buckets
+    started = [(key, target.init_multipart_upload(key).upload_id)
+               for key in ["b/2.mp4", "a.mp4", "b/1.mp4", "c/x/1.mp4", "a.mp4", "d.mp4"]]
+    everything = [(u.key, u.upload_id) for u in oss2.MultipartUploadIterator(target, max_uploads=2)]
+    assert [k for k, _ in everything] == sorted(k for k, _ in started)
+    assert sorted(everything) == sorted(started)
+
+    first = target.list_multipart_uploads(delimiter="/", max_uploads=3)
+    assert [u.key for u in first.upload_list] == ["a.mp4", "a.mp4"] and first.prefix_list == ["b/"]
+    assert first.is_truncated and first.next_key_marker == "b/"
+    rest = target.list_multipart_uploads(delimiter="/", key_marker=first.next_key_marker,
+                                         upload_id_marker=first.next_upload_id_marker)
+    assert rest.prefix_list == ["c/"] and [u.key for u in rest.upload_list] == ["d.mp4"]
+    assert not rest.is_truncated
+
+    only_b = target.list_multipart_uploads(prefix="b/")
+    assert [u.key for u in only_b.upload_list] == ["b/1.mp4", "b/2.mp4"]

@@ -253,9 +253,40 @@ class OssModel:
             raise errors.no_such_upload(upload_id)
         return doc
 
-    def list_uploads(self, ns: str, bucket: str) -> list[dict[str, Any]]:
+    def list_uploads(self, ns: str, bucket: str, prefix: str = "", delimiter: str = "",
+                     key_marker: str = "", upload_id_marker: str = "",
+                     max_uploads: int = 1000) -> tuple[list[dict[str, Any]], list[str], bool]:
+        """One page of uploads in key then initiation order after the markers: (uploads,
+        common prefixes, truncated)."""
         self.get_bucket(ns, bucket)
-        return [doc for _, doc in self.rt.docs.scan(UPLOAD_KIND, ns, bucket + "/")]
+        docs = sorted((doc for _, doc in self.rt.docs.scan(UPLOAD_KIND, ns, bucket + "/")
+                       if doc["key"].startswith(prefix)),
+                      key=lambda d: (d["key"], d["initiated"], d["upload_id"]))
+        # After the upload the markers name (by its place in this order), else after the key.
+        place = next((i for i, d in enumerate(docs)
+                      if (d["key"], d["upload_id"]) == (key_marker, upload_id_marker)), None)
+        if place is not None:
+            docs = docs[place + 1:]
+        elif key_marker:
+            docs = [d for d in docs if d["key"] > key_marker]
+        uploads: list[dict[str, Any]] = []
+        prefixes: list[str] = []
+        for doc in docs:
+            rest = doc["key"][len(prefix):]
+            if delimiter and delimiter in rest:
+                common = prefix + rest.split(delimiter, 1)[0] + delimiter
+                if common in prefixes or common <= key_marker:
+                    continue
+                entry: dict[str, Any] | str = common
+            else:
+                entry = doc
+            if len(uploads) + len(prefixes) == max_uploads:
+                return uploads, prefixes, True
+            if isinstance(entry, str):
+                prefixes.append(entry)
+            else:
+                uploads.append(entry)
+        return uploads, prefixes, False
 
     def upload_part(self, ns: str, bucket: str, key: str, upload_id: str, part_number: int,
                     blob: Blob) -> dict[str, Any]:

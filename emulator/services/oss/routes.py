@@ -347,8 +347,14 @@ async def delete_multiple(ctx: Ctx) -> Response:
 
 
 async def list_uploads(ctx: Ctx) -> Response:
-    uploads = ctx.model.list_uploads(ctx.ns, ctx.bucket)
-    return _xml(wire.list_uploads_xml(ctx.bucket, uploads, _url_encoded(ctx)))
+    q = ctx.query
+    prefix, delimiter = q.get("prefix", ""), q.get("delimiter", "")
+    key_marker, upload_id_marker = q.get("key-marker", ""), q.get("upload-id-marker", "")
+    max_uploads = _int_param(ctx, "max-uploads", 1000, 1, 1000)
+    uploads, prefixes, truncated = ctx.model.list_uploads(ctx.ns, ctx.bucket, prefix, delimiter, key_marker,
+                                                          upload_id_marker, max_uploads)
+    return _xml(wire.list_uploads_xml(ctx.bucket, uploads, prefixes, truncated, prefix, delimiter, key_marker,
+                                      upload_id_marker, max_uploads, _url_encoded(ctx)))
 
 
 # ---- objects ------------------------------------------------------------------------

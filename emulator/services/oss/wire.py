@@ -143,13 +143,21 @@ def list_parts_xml(bucket: str, key: str, upload_id: str, parts: list[dict], mar
                     el("EncodingType", "url") if url else None, *items)
 
 
-def list_uploads_xml(bucket: str, uploads: list[dict], url: bool) -> bytes:
+def list_uploads_xml(bucket: str, uploads: list[dict], prefixes: list[str], truncated: bool, prefix: str,
+                     delimiter: str, key_marker: str, upload_id_marker: str, max_uploads: int,
+                     url: bool) -> bytes:
     items = [el("Upload", el("Key", _enc(u["key"], url)), el("UploadId", u["upload_id"]),
-                 el("Initiated", iso_whole_seconds(u["initiated"]))) for u in uploads]
-    return document("ListMultipartUploadsResult", el("Bucket", bucket), el("KeyMarker", ""),
-                    el("UploadIdMarker", ""), el("NextKeyMarker", ""), el("NextUploadIdMarker", ""),
-                    el("Delimiter", ""), el("Prefix", ""), el("MaxUploads", 1000),
-                    el("IsTruncated", "false"), el("EncodingType", "url") if url else None, *items)
+                el("Initiated", iso_whole_seconds(u["initiated"]))) for u in uploads]
+    last_key = max([u["key"] for u in uploads] + prefixes, default="")
+    last_upload = uploads[-1]["upload_id"] if uploads and uploads[-1]["key"] == last_key else ""
+    return document("ListMultipartUploadsResult", el("Bucket", bucket),
+                    el("KeyMarker", _enc(key_marker, url)), el("UploadIdMarker", upload_id_marker),
+                    el("NextKeyMarker", _enc(last_key if truncated else "", url)),
+                    el("NextUploadIdMarker", last_upload if truncated else ""),
+                    el("Delimiter", _enc(delimiter, url)), el("Prefix", _enc(prefix, url)),
+                    el("MaxUploads", max_uploads), el("IsTruncated", str(truncated).lower()),
+                    el("EncodingType", "url") if url else None, *items,
+                    *[el("CommonPrefixes", el("Prefix", _enc(p, url))) for p in prefixes])
 
 
 def complete_xml(base_url: str, meta: ObjectMeta, url: bool) -> bytes:
