@@ -10,6 +10,8 @@ import os
 import shutil
 import socket
 import sys
+from collections import Counter
+from functools import partial
 from pathlib import Path
 
 import uvicorn
@@ -17,6 +19,7 @@ import uvicorn
 from emulator import __version__
 from emulator.app import build_app, load_into
 from emulator.config import Config
+from emulator.connections import GuardedH11Protocol
 from emulator.core.runtime import Runtime
 from emulator.core.scenario import ScenarioError
 
@@ -35,6 +38,8 @@ def uvicorn_config(app, config: Config) -> uvicorn.Config:
         # IMM sends its whole request (Targets JSON and all) in the query string.
         h11_max_incomplete_event_size=1024 * 1024,
         timeout_keep_alive=75,
+        http=partial(GuardedH11Protocol, header_timeout=config.header_timeout_seconds,
+                     max_per_client=config.max_connections_per_client, per_client=Counter()),
         # No WebSocket routes: do not load a WebSocket library.
         ws="none",
     )

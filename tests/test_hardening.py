@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from emulator.testing.server import LiveServer
@@ -95,3 +97,80 @@ def test_a_spawned_ffmpeg_without_pipes_dies_with_its_parent() -> None:
                 os.kill(pid, signal.SIGKILL)
             pytest.fail(f"ffmpeg outlived its parent: {survivors}")
         time.sleep(0.05)
+
+
+def _closed_within(sock: socket.socket, seconds: float) -> bool:
+    """Whether the server closes `sock` (EOF or reset) before `seconds` pass."""
+    sock.settimeout(seconds)
+    try:
+        while sock.recv(4096):
+            pass
+    except TimeoutError:
+        return False
+    except ConnectionResetError:
+        pass
+    return True
+
+
+def test_slow_headers_are_cut_off_while_others_are_served() -> None:
+    with LiveServer(extra_args=["--quiet", "--header-timeout-seconds", "1"]) as server:
+        slow = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(5)]
+        slow[0].sendall(b"GET /_emulator/health HTT")  # an incomplete request line
+        slow[1].sendall(b"garbage without an end")
+        for _ in range(3):
+            assert httpx.get(server.url + "/_emulator/health", timeout=5).status_code == 200
+        # A kept-alive connection that starts its next request and stalls gets the same deadline.
+        slow[2].sendall(b"GET /_emulator/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert slow[2].recv(4096).startswith(b"HTTP/1.1 200")
+        slow[2].sendall(b"GET /_emulator/health HTTP/1.1\r\nHost: x\r\n")
+        for sock in slow:
+            assert _closed_within(sock, 5)
+            sock.close()
+        assert "no complete request headers in 1s" in server.log()
+        assert httpx.get(server.url + "/_emulator/health", timeout=5).status_code == 200
+
+
+def test_one_client_holds_a_bounded_number_of_connections() -> None:
+    with LiveServer(extra_args=["--quiet", "--max-connections-per-client", "3"]) as server:
+        held = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(3)]
+        extra = socket.create_connection(("127.0.0.1", server.port))
+        assert _closed_within(extra, 5)
+        assert not _closed_within(held[0], 0.2)
+        for sock in held:
+            sock.close()
+        deadline = time.monotonic() + 10
+        while True:  # the server notices the closes, then serves this client again
+            try:
+                if httpx.get(server.url + "/_emulator/health", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert "max_connections_per_client" in server.log()
+
+
+def test_a_body_abandoned_after_the_response_leaves_one_log_line(tmp_path: Path) -> None:
+    import oss2
+
+    with LiveServer(extra_args=["--quiet"], env={"EMULATOR_OSS_MAX_OBJECT_SIZE": "1000"}) as server:
+        bucket = oss2.Bucket(oss2.Auth(server.access_key_id, server.access_key_secret), server.url, "bkt")
+        bucket.create_bucket(oss2.BUCKET_ACL_PUBLIC_READ_WRITE)
+        sock = socket.create_connection(("127.0.0.1", server.port))
+        sock.sendall(b"PUT /bkt/k HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     b"800\r\n" + b"x" * 2048 + b"\r\n")
+        assert sock.recv(4096).startswith(b"HTTP/1.1 400")  # EntityTooLarge before the body ended
+        sock.sendall(b"zz\r\n")  # then the body's framing breaks
+        assert _closed_within(sock, 5)
+        sock.close()
+        # An admin request whose client leaves mid-body.
+        sock = socket.create_connection(("127.0.0.1", server.port))
+        sock.sendall(b"POST /_emulator/faults HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{")
+        sock.close()
+        deadline = time.monotonic() + 10
+        while "abandoned body" not in server.log() or "client left before" not in server.log():
+            assert time.monotonic() < deadline, server.log()
+            time.sleep(0.05)
+        assert httpx.get(server.url + "/_emulator/health", timeout=5).status_code == 200
+        log = server.log()
+        assert "Traceback" not in log and "LocalProtocolError" not in log, log
