@@ -79,12 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="loopback host:port list DashScope tasks may download inputs from "
                             "(EMULATOR_DASHSCOPE_FETCH_HOSTS)")
 
-    from emulator.control import default_url
+    from emulator.control import default_token, default_url
 
     def client(name: str, help: str) -> argparse.ArgumentParser:
         command = sub.add_parser(name, help=help)
         command.add_argument("--url", default=default_url(),
                              help="the running emulator (EMULATOR_URL, default http://127.0.0.1:9088)")
+        command.add_argument("--token", default=default_token(),
+                             help="its admin token, if it has one (EMULATOR_ADMIN_TOKEN)")
         return command
 
     client("status", "is it up: version, data dir, clock, services")

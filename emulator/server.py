@@ -6,6 +6,7 @@ removed again if the start fails and it was new), then the scenario is loaded, t
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 import socket
@@ -64,6 +65,11 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def is_loopback(sock: socket.socket) -> bool:
+    """Whether only this machine can reach `sock`."""
+    return ipaddress.ip_address(sock.getsockname()[0].split("%")[0]).is_loopback
+
+
 def check_data_dir(path: Path) -> bool:
     """Make sure state can be kept in `path`; True when it had to be created (StartError if not)."""
     if path.exists() and not path.is_dir():
@@ -105,9 +111,14 @@ def serve(config: Config) -> int:
         print(f"aliyun-emulator serve: {exc}", file=sys.stderr)
         return 2
     where = "ephemeral" if config.ephemeral else str(runtime.data_dir)
+    if not config.admin_token and not is_loopback(sock):
+        print(f"aliyun-emulator: warning: listening on {config.host} without --admin-token: anyone who "
+              f"reaches this port can read every namespace's keys at /_emulator/namespaces",
+              file=sys.stderr, flush=True)
     # LiveServer reads the port from this line: keep its "on <url>" form.
     print(f"aliyun-emulator {__version__} on {config.public_url} (data: {where})\n"
           f"  console: {config.public_url}/_emulator/ui"
+          f"{'?token=<admin token>' if config.admin_token else ''}"
           f"{'' if config.quiet else '   (request log below; --quiet turns it off)'}",
           file=sys.stderr, flush=True)
     try:

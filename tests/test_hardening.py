@@ -174,3 +174,43 @@ def test_a_body_abandoned_after_the_response_leaves_one_log_line(tmp_path: Path)
         assert httpx.get(server.url + "/_emulator/health", timeout=5).status_code == 200
         log = server.log()
         assert "Traceback" not in log and "LocalProtocolError" not in log, log
+
+
+def test_the_admin_token_guards_the_admin_api_and_console(tmp_path: Path) -> None:
+    from emulator.cli import main
+
+    token = "s3cret-token"
+    with LiveServer(extra_args=["--quiet"], admin_token=token) as server:
+        admin = server.url + "/_emulator"
+        for path in ("namespaces", "clock", "faults", "ui/", "console/buckets"):
+            refused = httpx.get(f"{admin}/{path}")
+            assert refused.status_code == 401, path
+            assert refused.json()["field"] == "Authorization"
+            assert httpx.get(f"{admin}/{path}", headers={"Authorization": "Bearer wrong"}).status_code == 401
+            bearer = {"Authorization": f"Bearer {token}"}
+            assert httpx.get(f"{admin}/{path}", headers=bearer).status_code == 200
+        assert httpx.post(f"{admin}/clock", json={"advance_seconds": 5}).status_code == 401
+        assert httpx.get(f"{admin}/health").status_code == 200  # open: probes and LiveServer poll it
+        # The console: ?token= once sets a cookie and leaves the URL without the token.
+        with httpx.Client() as browser:
+            signed_in = browser.get(f"{admin}/ui/?token={token}", follow_redirects=True)
+            assert signed_in.status_code == 200 and "token=" not in str(signed_in.url)
+            assert browser.get(f"{admin}/namespaces").status_code == 200
+        # LiveServer/AdminCalls send it.
+        namespace = server.create_namespace()
+        listed = server.admin("GET", "namespaces")["namespaces"]
+        assert namespace.namespace in {n["namespace"] for n in listed}
+        # The CLI: --token (or EMULATOR_ADMIN_TOKEN), refused without.
+        assert main(["clock", "--url", server.url, "--token", token]) == 0
+        assert main(["clock", "--url", server.url]) == 1
+    with LiveServer(extra_args=["--quiet"]) as open_server:  # without a token nothing changes
+        assert httpx.get(open_server.url + "/_emulator/namespaces").status_code == 200
+
+
+def test_a_warning_when_listening_beyond_loopback_without_a_token() -> None:
+    with LiveServer(extra_args=["--quiet", "--host", "0.0.0.0"]) as server:
+        assert "without --admin-token" in server.log()
+    with LiveServer(extra_args=["--quiet", "--host", "0.0.0.0"], admin_token="t") as server:
+        assert "without --admin-token" not in server.log()
+    with LiveServer(extra_args=["--quiet"]) as server:
+        assert "without --admin-token" not in server.log()

@@ -8,11 +8,13 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from emulator import __version__
+from emulator.admin.auth import RequireToken
 from emulator.admin.console import console_routes, public_task
 from emulator.core.clock import ClockCommand, apply_clock
 from emulator.core.pipeline import Service
@@ -205,7 +207,7 @@ def build_admin(runtime: Runtime, services: dict[str, Service[Any]]) -> Starlett
     async def invalid_body(request: Request, exc: InvalidDocument) -> JSONResponse:
         return JSONResponse({"error": exc.message, "field": exc.field}, 400)
 
-    return Starlette(routes=[
+    return Starlette(middleware=[Middleware(RequireToken, token=runtime.config.admin_token)], routes=[
         Route("/_emulator/health", health, methods=["GET"]),
         Route("/_emulator/reset", reset, methods=["POST"]),
         Route("/_emulator/clock", clock, methods=["GET", "POST"]),
