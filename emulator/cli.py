@@ -62,6 +62,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help="no request log on stderr (EMULATOR_QUIET)")
     serve.add_argument("--log-level", type=_log_level,
                        help=f"server messages: {', '.join(LOG_LEVELS)} (EMULATOR_LOG_LEVEL, default warning)")
+    serve.add_argument("--header-timeout-seconds", type=float,
+                       help="close a connection whose request headers take longer "
+                            "(EMULATOR_HEADER_TIMEOUT_SECONDS, "
+                            "default 10, 0: never)")
+    serve.add_argument("--max-connections-per-client", type=int,
+                       help="open connections one client address may hold "
+                            "(EMULATOR_MAX_CONNECTIONS_PER_CLIENT, "
+                            "default 512, 0: no cap)")
+    serve.add_argument("--admin-token",
+                       help="require 'Authorization: Bearer <token>' on /_emulator/* (EMULATOR_ADMIN_TOKEN)")
     serve.add_argument("--dashscope-url-aliases", type=Path,
                        help="JSON/YAML file of extra 'URL: local file' DashScope input aliases "
                             "(EMULATOR_DASHSCOPE_URL_ALIASES)")
@@ -69,12 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="loopback host:port list DashScope tasks may download inputs from "
                             "(EMULATOR_DASHSCOPE_FETCH_HOSTS)")
 
-    from emulator.control import default_url
+    from emulator.control import default_token, default_url
 
     def client(name: str, help: str) -> argparse.ArgumentParser:
         command = sub.add_parser(name, help=help)
         command.add_argument("--url", default=default_url(),
                              help="the running emulator (EMULATOR_URL, default http://127.0.0.1:9088)")
+        command.add_argument("--token", default=default_token(),
+                             help="its admin token, if it has one (EMULATOR_ADMIN_TOKEN)")
         return command
 
     client("status", "is it up: version, data dir, clock, services")

@@ -47,6 +47,12 @@ class Config(BaseModel):
     log_level: Literal[LOG_LEVELS] = "warning"  # uvicorn's
     # No request log on stderr.
     quiet: bool = False
+    # Slow clients: a request's headers must arrive within this many seconds (0: no limit), and one
+    # client address may hold at most this many open connections (0: no cap).
+    header_timeout_seconds: Annotated[float, Field(ge=0)] = 10
+    max_connections_per_client: Annotated[int, Field(ge=0)] = 512
+    # When set, every /_emulator/* request but health needs "Authorization: Bearer <token>".
+    admin_token: str | None = None
     # OSS limits: PutObject / PostObject / one part (5 GiB), smallest non-last part (100 KiB).
     oss_max_object_size: Annotated[int, Field(ge=1)] = 5 * 1024**3
     oss_min_part_size: Annotated[int, Field(ge=1)] = 100 * 1024

@@ -16,6 +16,7 @@ import httpx
 
 from emulator.config import DEFAULT_PORT
 from emulator.core.requestlog import format_line
+from emulator.testing.server import admin_headers
 
 DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
 POLL_SECONDS = 1.0
@@ -29,14 +30,19 @@ class AdminError(Exception):
     """One line that says what went wrong."""
 
 
+def default_token() -> str | None:
+    return os.environ.get("EMULATOR_ADMIN_TOKEN") or None
+
+
 class Admin:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, token: str | None = None) -> None:
         self.url = url.rstrip("/")
+        self.headers = admin_headers(token)
 
     def call(self, method: str, path: str, body: Any = None, params: dict[str, str] | None = None) -> Any:
         try:
             response = httpx.request(method, f"{self.url}/_emulator/{path}", json=body, params=params,
-                                     timeout=30)
+                                     headers=self.headers, timeout=30)
         except httpx.HTTPError as exc:
             raise AdminError(f"cannot reach the emulator at {self.url}: {exc}") from exc
         try:
@@ -177,7 +183,7 @@ COMMANDS: dict[str, Callable[[Admin, Any], int]] = {
 
 def run(command: str, args: Any) -> int:
     try:
-        return COMMANDS[command](Admin(args.url), args)
+        return COMMANDS[command](Admin(args.url, args.token), args)
     except AdminError as exc:
         print(f"aliyun-emulator {command}: {exc}", file=sys.stderr)
         return 1

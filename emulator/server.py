@@ -6,10 +6,13 @@ removed again if the start fails and it was new), then the scenario is loaded, t
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 import socket
 import sys
+from collections import Counter
+from functools import partial
 from pathlib import Path
 
 import uvicorn
@@ -17,6 +20,7 @@ import uvicorn
 from emulator import __version__
 from emulator.app import build_app, load_into
 from emulator.config import Config
+from emulator.connections import GuardedH11Protocol
 from emulator.core.runtime import Runtime
 from emulator.core.scenario import ScenarioError
 
@@ -35,6 +39,8 @@ def uvicorn_config(app, config: Config) -> uvicorn.Config:
         # IMM sends its whole request (Targets JSON and all) in the query string.
         h11_max_incomplete_event_size=1024 * 1024,
         timeout_keep_alive=75,
+        http=partial(GuardedH11Protocol, header_timeout=config.header_timeout_seconds,
+                     max_per_client=config.max_connections_per_client, per_client=Counter()),
         # No WebSocket routes: do not load a WebSocket library.
         ws="none",
     )
@@ -57,6 +63,11 @@ def bind(host: str, port: int) -> socket.socket:
         raise StartError(f"cannot listen on {host}:{port}: {exc.strerror.lower()}") from exc
     sock.set_inheritable(True)
     return sock
+
+
+def is_loopback(sock: socket.socket) -> bool:
+    """Whether only this machine can reach `sock`."""
+    return ipaddress.ip_address(sock.getsockname()[0].split("%")[0]).is_loopback
 
 
 def check_data_dir(path: Path) -> bool:
@@ -100,9 +111,14 @@ def serve(config: Config) -> int:
         print(f"aliyun-emulator serve: {exc}", file=sys.stderr)
         return 2
     where = "ephemeral" if config.ephemeral else str(runtime.data_dir)
+    if not config.admin_token and not is_loopback(sock):
+        print(f"aliyun-emulator: warning: listening on {config.host} without --admin-token: anyone who "
+              f"reaches this port can read every namespace's keys at /_emulator/namespaces",
+              file=sys.stderr, flush=True)
     # LiveServer reads the port from this line: keep its "on <url>" form.
     print(f"aliyun-emulator {__version__} on {config.public_url} (data: {where})\n"
           f"  console: {config.public_url}/_emulator/ui"
+          f"{'?token=<admin token>' if config.admin_token else ''}"
           f"{'' if config.quiet else '   (request log below; --quiet turns it off)'}",
           file=sys.stderr, flush=True)
     try:

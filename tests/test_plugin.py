@@ -115,3 +115,19 @@ def test_fixtures_are_parallel_safe_under_xdist(tmp_path) -> None:
     """A user's suite where every test uses the same bucket name, run on two xdist workers."""
     result = _run_user_suite(tmp_path, USER_SUITE, "-n", "2")
     assert result.returncode == 0 and "6 passed" in result.stdout, result.stdout[-3000:]
+
+
+TOKEN_SUITE = '''
+import httpx
+
+
+def test_the_fixture_passes_the_admin_token(aliyun_emulator, aliyun_namespace, oss_bucket):
+    oss_bucket("token-bucket").put_object("k", b"x")  # namespaces were made through the admin API
+    assert aliyun_emulator.advance(1)["frozen"] is False
+    assert httpx.get(aliyun_emulator.url + "/_emulator/namespaces").status_code == 401
+'''
+
+
+def test_the_plugin_passes_an_admin_token(tmp_path) -> None:
+    result = _run_user_suite(tmp_path, TOKEN_SUITE, "--aliyun-emulator-admin-token", "plugin-token")
+    assert result.returncode == 0 and "1 passed" in result.stdout, result.stdout[-3000:]

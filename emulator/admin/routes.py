@@ -3,15 +3,18 @@ tasks and their timelines, billing."""
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.middleware import Middleware
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from emulator import __version__
+from emulator.admin.auth import RequireToken
 from emulator.admin.console import console_routes, public_task
 from emulator.core.clock import ClockCommand, apply_clock
 from emulator.core.pipeline import Service
@@ -20,6 +23,7 @@ from emulator.core.timefmt import iso_millis
 from emulator.core.validation import Document, InvalidDocument, fail, parse_json, validate
 
 M = TypeVar("M", bound=Document)
+log = logging.getLogger("emulator")
 
 
 class BadRequest(Exception):
@@ -194,10 +198,16 @@ def build_admin(runtime: Runtime, services: dict[str, Service[Any]]) -> Starlett
             body["field"] = exc.field
         return JSONResponse(body, exc.status)
 
+    async def client_left(request: Request, exc: ClientDisconnect) -> Response:
+        # One line, not a traceback: nobody is left to answer.
+        log.warning("admin: the client left before the end of its body (%s %s)", request.method,
+                    request.url.path)
+        return Response(status_code=400)
+
     async def invalid_body(request: Request, exc: InvalidDocument) -> JSONResponse:
         return JSONResponse({"error": exc.message, "field": exc.field}, 400)
 
-    return Starlette(routes=[
+    return Starlette(middleware=[Middleware(RequireToken, token=runtime.config.admin_token)], routes=[
         Route("/_emulator/health", health, methods=["GET"]),
         Route("/_emulator/reset", reset, methods=["POST"]),
         Route("/_emulator/clock", clock, methods=["GET", "POST"]),
@@ -210,7 +220,8 @@ def build_admin(runtime: Runtime, services: dict[str, Service[Any]]) -> Starlett
         Route("/_emulator/tasks/{task_id}/events", task_events, methods=["GET"]),
         Route("/_emulator/billing", billing, methods=["GET"]),
         *console_routes(runtime, services),
-    ], exception_handlers={BadRequest: bad_request, InvalidDocument: invalid_body})
+    ], exception_handlers={BadRequest: bad_request, InvalidDocument: invalid_body,
+                           ClientDisconnect: client_left})
 
 
 def _credentials(creds) -> dict[str, str]:

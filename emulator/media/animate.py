@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from emulator.media import people
-from emulator.media.ffmpeg import MediaError, MediaInfo, ffmpeg_exe, iter_frames
+from emulator.media.ffmpeg import MediaError, MediaInfo, ffmpeg_exe, iter_frames, spawn
 from emulator.media.people import TrackPoint
 
 # Output bounding boxes (long side, short side) per service mode: wan-pro renders larger.
@@ -268,7 +268,7 @@ def render(plan: RenderPlan, image_path: Path, video_path: Path, out_path: Path)
     sprite = character_sprite(image_path, plan.sprite_height, plan.face)
     mark = watermark_overlay(plan.width, plan.height) if plan.watermark else None
     with tempfile.TemporaryFile() as errors:
-        process = subprocess.Popen(encoder_args(plan, out_path), stdin=subprocess.PIPE, stderr=errors)
+        process = spawn(encoder_args(plan, out_path), stdin=subprocess.PIPE, stderr=errors)
         assert process.stdin is not None
         try:
             for transform, frame in zip(plan.transforms, _backgrounds(plan, video_path), strict=False):

@@ -6,9 +6,13 @@ count, stream-copies the video to the null muxer (no decoding: milliseconds even
 
 from __future__ import annotations
 
+import ctypes
+import os
 import re
+import signal
 import subprocess
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -19,6 +23,48 @@ def ffmpeg_exe() -> str:
     import imageio_ffmpeg
 
     return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+# prctl(2) option: the signal the kernel sends a child when the thread that started it ends.
+_PR_SET_PDEATHSIG = 1
+
+
+@cache
+def _prctl() -> Callable[..., int] | None:
+    """libc's prctl, loaded before any fork (the child must not load libraries); None off Linux."""
+    if not sys.platform.startswith("linux"):
+        return None
+    return ctypes.CDLL(None, use_errno=True).prctl
+
+
+def _dies_with(parent: int) -> Callable[[], None] | None:
+    """What the child runs before exec: ask for SIGKILL when the server dies (even by SIGKILL, which
+    no handler of ours would see), and quit if the server already died between fork and prctl.
+
+    The signal follows the *thread* that forked. Every ffmpeg here is started and waited for by one
+    call in one worker thread, and worker threads live until the server stops, so none is killed
+    early."""
+    prctl = _prctl()
+    if prctl is None:
+        return None
+
+    def arm() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return arm
+
+
+def spawn(args: list[str], **options) -> subprocess.Popen:
+    """Start ffmpeg (a `subprocess.Popen`) so that it cannot outlive the server. Every ffmpeg the
+    emulator runs goes through here or `run`."""
+    return subprocess.Popen(args, preexec_fn=_dies_with(os.getpid()), **options)
+
+
+def run(args: list[str], timeout: float | None = None) -> subprocess.CompletedProcess:
+    """Run ffmpeg to the end (output and errors captured), as `spawn` starts it."""
+    return subprocess.run(args, capture_output=True, timeout=timeout, preexec_fn=_dies_with(os.getpid()))
 
 
 class MediaError(Exception):
@@ -62,8 +108,8 @@ def _rate(match: re.Match | None) -> float:
 
 
 def probe(path: Path | str, count_frames: bool = False, timeout: float = 30) -> MediaInfo:
-    out = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)],
-                         capture_output=True, timeout=timeout).stderr.decode("utf-8", "replace")
+    out = run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)], timeout).stderr
+    out = out.decode("utf-8", "replace")
     fmt = _INPUT.search(out)
     if not fmt:
         raise MediaError(out.strip().splitlines()[-1] if out.strip() else "unreadable input")
@@ -83,9 +129,9 @@ def probe(path: Path | str, count_frames: bool = False, timeout: float = 30) -> 
         width=int(video.group(2)) if video else 0, height=int(video.group(3)) if video else 0,
         fps=fps, rotation=rotation, has_audio=": Audio: " in out)
     if count_frames and video is not None:
-        counted = subprocess.run(
+        counted = run(
             [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path), "-map", "0:v:0", "-c", "copy",
-             "-f", "null", "-"], capture_output=True, timeout=timeout).stderr.decode("utf-8", "replace")
+             "-f", "null", "-"], timeout).stderr.decode("utf-8", "replace")
         frames = _FRAMES.findall(counted)
         info = MediaInfo(**{**info.__dict__, "frame_count": int(frames[-1]) if frames else None})
     return info
@@ -104,7 +150,7 @@ def iter_frames(path: Path | str, fps: float | str, width: int, height: int,
             .output("pipe:", format="rawvideo", pix_fmt=pix_fmt)
             .global_args("-hide_banner", "-nostdin", "-loglevel", "error")
             .compile(cmd=ffmpeg_exe()))
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    process = spawn(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         assert process.stdout is not None
         while len(frame := process.stdout.read(frame_size)) == frame_size:

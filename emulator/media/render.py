@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from emulator.media.ffmpeg import MediaError
+from emulator.media.ffmpeg import MediaError, spawn
 from emulator.media.graph import (
     animation_command,
     direct_animation_command,
@@ -43,7 +43,7 @@ def run_command(args: list[str], on_frame: Callable[[int], None] | None = None,
     """Run an ffmpeg command line; MediaError with its last lines when it fails."""
     args = [args[0], "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats",
             "-progress", "pipe:1", *args[1:]]
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = spawn(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert process.stdout is not None and process.stderr is not None
     with contextlib.suppress(OSError):  # below the server, so polls stay fast while converting
         os.setpriority(os.PRIO_PROCESS, process.pid, FFMPEG_NICENESS)

@@ -4,12 +4,11 @@ no decoding, so it costs milliseconds even for a long 1080p file."""
 from __future__ import annotations
 
 import re
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 from pathlib import Path
 
-from emulator.media.ffmpeg import MediaError, MediaInfo, ffmpeg_exe, probe
+from emulator.media.ffmpeg import MediaError, MediaInfo, ffmpeg_exe, probe, run
 from emulator.media.plan import SourceFrames
 
 # Containers IMM lists as video formats (MP4, MOV, MKV, WebM, MPEG-TS, AVI, FLV, M3U8, WMV, RM,
@@ -26,7 +25,7 @@ def _packets(path: Path, keyframes_only: bool, timeout: float) -> list[tuple[flo
     if keyframes_only:
         args += ["-discard", "nokey"]
     args += ["-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "framehash", "-hash", "crc32", "-"]
-    result = subprocess.run(args, capture_output=True, timeout=timeout)
+    result = run(args, timeout)
     text = result.stdout.decode("utf-8", "replace")
     base = _TIME_BASE.search(text)
     if result.returncode != 0 or base is None:

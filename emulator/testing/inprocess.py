@@ -27,7 +27,7 @@ import respx
 from emulator.app import build_app
 from emulator.config import Config
 from emulator.core.runtime import Runtime
-from emulator.testing.server import AdminCalls
+from emulator.testing.server import AdminCalls, admin_headers
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -95,7 +95,8 @@ class InProcessEmulator(AdminCalls):
         return asyncio.wrap_future(future)
 
     def admin(self, method: str, path: str, json: Any = None) -> Any:
-        request = httpx.Request(method, f"{self.url}/_emulator/{path.lstrip('/')}", json=json)
+        request = httpx.Request(method, f"{self.url}/_emulator/{path.lstrip('/')}", json=json,
+                                headers=admin_headers(self.config.admin_token))
         response = self.handle(request)
         response.raise_for_status()
         return response.json()

@@ -27,13 +27,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("aliyun-emulator")
     group.addoption("--aliyun-emulator-args", default="",
                     help="extra `aliyun-emulator serve` arguments for the aliyun_emulator fixture")
+    group.addoption("--aliyun-emulator-admin-token", default=os.environ.get("EMULATOR_ADMIN_TOKEN"),
+                    help="admin token the aliyun_emulator fixture starts its server with and sends "
+                         "(default $EMULATOR_ADMIN_TOKEN)")
 
 
 @pytest.fixture(scope="session")
 def aliyun_emulator(pytestconfig: pytest.Config) -> Iterator[LiveServer]:
     """A live emulator on a free port for the whole test session (one per xdist worker)."""
     extra = pytestconfig.getoption("--aliyun-emulator-args", default="") or ""
-    with LiveServer(extra_args=extra.split()) as server:
+    token = pytestconfig.getoption("--aliyun-emulator-admin-token", default=None) or None
+    with LiveServer(extra_args=extra.split(), admin_token=token) as server:
         yield server
 
 

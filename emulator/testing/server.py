@@ -55,6 +55,11 @@ class Namespace:
         self.server.admin("DELETE", f"namespaces/{self.namespace}")
 
 
+def admin_headers(token: str | None) -> dict[str, str]:
+    """What an admin API request carries when the server has an admin token."""
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 class AdminCalls:
     """The admin API as methods, over whatever `admin(method, path, json)` a subclass has."""
 
@@ -87,13 +92,14 @@ class LiveServer(AdminCalls):
 
     def __init__(self, data_dir: Path | None = None, port: int | None = None,
                  extra_args: list[str] | None = None, env: dict[str, str] | None = None,
-                 startup_timeout: float = 60.0) -> None:
+                 startup_timeout: float = 60.0, admin_token: str | None = None) -> None:
         self.requested_port = port or 0
         self.port = self.requested_port
         self.data_dir = data_dir
         self.extra_args = extra_args or []
         self.env = env or {}
         self.startup_timeout = startup_timeout
+        self.admin_token = admin_token  # passed as --admin-token; admin() sends it
         self.process: subprocess.Popen | None = None
         # The server's stderr (banner, request log) goes to a file, never a pipe nobody reads:
         # a full pipe would stop the server in the middle of a request.
@@ -117,6 +123,7 @@ class LiveServer(AdminCalls):
     def start(self) -> LiveServer:
         args = [sys.executable, "-m", "emulator", "serve", "--port", str(self.requested_port)]
         args += ["--data-dir", str(self.data_dir)] if self.data_dir else ["--ephemeral"]
+        args += ["--admin-token", self.admin_token] if self.admin_token else []
         args += self.extra_args
         env = {k: v for k, v in os.environ.items() if not k.startswith("EMULATOR_")}
         env.update(self.env)
@@ -175,7 +182,8 @@ class LiveServer(AdminCalls):
         self.process = None
 
     def admin(self, method: str, path: str, json: Any = None) -> Any:
-        response = httpx.request(method, f"{self.url}/_emulator/{path.lstrip('/')}", json=json, timeout=30)
+        response = httpx.request(method, f"{self.url}/_emulator/{path.lstrip('/')}", json=json, timeout=30,
+                                 headers=admin_headers(self.admin_token))
         response.raise_for_status()
         return response.json()
 
