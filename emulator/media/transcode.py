@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from emulator.media.plan import output_geometry
+
+T = TypeVar("T", int, float)
 
 VIDEO_CONTAINERS = ("mp4", "mkv", "mov", "asf", "avi", "mxf", "ts", "flv")
 AUDIO_CONTAINERS = ("mp3", "aac", "flac", "oga", "ac3", "opus")
@@ -311,41 +314,17 @@ def _audio_channels(audio: AudioSettings, source_channels: int) -> int:
     return min(channels, CODEC_MAX_CHANNELS.get(audio.codec, 8))
 
 
-def _frame_rate(video: VideoSettings, source_fps: float, field_name: str) -> float:
-    if not video.frame_rate:
-        return source_fps
-    if source_fps and source_fps < video.frame_rate:
-        if video.frame_rate_option == "adaptive":
-            return source_fps
-        if video.frame_rate_option == "fall":
-            raise PlanError(f"{field_name}.Video.TranscodeVideo.FrameRate",
-                            f"the source frame rate {source_fps:g} is lower than the target frame "
-                            f"rate {video.frame_rate:g}.")
-    return video.frame_rate
-
-
-def _video_bitrate(video: VideoSettings, source_bitrate: int | None, field_name: str) -> int | None:
-    if video.bitrate is None or not source_bitrate or source_bitrate >= video.bitrate:
-        return video.bitrate
-    if video.bitrate_option == "adaptive":
-        return source_bitrate
-    if video.bitrate_option == "fall":
-        raise PlanError(f"{field_name}.Video.TranscodeVideo.Bitrate",
-                        f"the source bitrate {source_bitrate} is lower than the target bitrate "
-                        f"{video.bitrate}.")
-    return video.bitrate
-
-
-def _audio_bitrate(audio: AudioSettings, source_bitrate: int | None, field_name: str) -> int | None:
-    if audio.bitrate is None or not source_bitrate or source_bitrate >= audio.bitrate:
-        return audio.bitrate
-    if audio.bitrate_option == "adaptive":
-        return source_bitrate
-    if audio.bitrate_option == "fall":
-        raise PlanError(f"{field_name}.Audio.TranscodeAudio.Bitrate",
-                        f"the source bitrate {source_bitrate} is lower than the target bitrate "
-                        f"{audio.bitrate}.")
-    return audio.bitrate
+def _against_source(target: T | None, source: T | None, option: str | None, field: str,
+                    what: str) -> T | None:
+    """A target above what the source has: kept, lowered to the source's (`adaptive`) or refused
+    (`fall`), as the *Option fields say."""
+    if target is None or not source or source >= target:
+        return target
+    if option == "adaptive":
+        return source
+    if option == "fall":
+        raise PlanError(field, f"the source {what} {source} is lower than the target {what} {target}.")
+    return target
 
 
 def _video_codec_args(video: VideoSettings, bitrate: int | None, fps: float, pix_fmt: str,
@@ -516,12 +495,15 @@ def plan_transcode(spec: OutputSpec, sources: list[SourceMedia], clips: list[Cli
         width, height, fps = lead.width, lead.height, lead.fps
     elif video is not None:
         width, height, fit = target_size(video, lead.width, lead.height, name)
-        fps = _frame_rate(video, lead.fps, name) or 25.0
+        fps = (_against_source(video.frame_rate, lead.fps, video.frame_rate_option,
+                               f"{name}.Video.TranscodeVideo.FrameRate", "frame rate")
+               or lead.fps or 25.0)
         pix_fmt = video.pixel_format or (lead.pixel_format if lead.pixel_format in SOURCE_PIXEL_FORMATS
                                          else "yuv420p")
         graph += _video_graph(video, sources, clips, lengths, width, height, fit, fps, speed, pix_fmt)
         maps.append("[vout]")
-        bitrate = _video_bitrate(video, lead.video_bitrate, name)
+        bitrate = _against_source(video.bitrate, lead.video_bitrate, video.bitrate_option,
+                                  f"{name}.Video.TranscodeVideo.Bitrate", "bitrate")
         out += _video_codec_args(video, bitrate, fps, pix_fmt, spec.container)
     if audio is not None:
         lead_audio = next(sources[c.source] for c in [clips[primary], *clips]
@@ -535,8 +517,9 @@ def plan_transcode(spec: OutputSpec, sources: list[SourceMedia], clips: list[Cli
             channels = _audio_channels(audio, lead_audio.channels)
             graph += _audio_graph(sources, clips, lengths, rate, channels, speed)
             maps.append("[aout]")
-            out += _audio_codec_args(audio, _audio_bitrate(audio, lead_audio.audio_bitrate, name), rate,
-                                     channels)
+            audio_bitrate = _against_source(audio.bitrate, lead_audio.audio_bitrate, audio.bitrate_option,
+                                            f"{name}.Audio.TranscodeAudio.Bitrate", "bitrate")
+            out += _audio_codec_args(audio, audio_bitrate, rate, channels)
     out += _muxer_args(spec, video is not None and video.codec != "copy", playlist_stem)
     return TranscodePlan(
         inputs=tuple(inputs), extra_inputs=len(video.watermarks) if video and video.codec != "copy" else 0,
