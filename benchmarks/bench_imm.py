@@ -28,6 +28,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
@@ -131,8 +133,10 @@ def main() -> None:
         bench_e2e(source, cases, args.runs, work)
 
 
-def bench_e2e(source: Path, cases: list[str], runs: int, work: Path) -> None:
-    results = []
+@contextmanager
+def imm_client(source: Path) -> Iterator[Client]:
+    """An IMM SDK client of a live emulator holding `source` as oss://bench/src.mp4 and project
+    "bench"."""
     with LiveServer() as server:
         bucket = oss2.Bucket(oss2.Auth(server.access_key_id, server.access_key_secret), server.url, "bench")
         bucket.create_bucket()
@@ -140,6 +144,12 @@ def bench_e2e(source: Path, cases: list[str], runs: int, work: Path) -> None:
         client = Client(Config(access_key_id=server.access_key_id, access_key_secret=server.access_key_secret,
                                endpoint=server.endpoint, protocol="http"))
         client.create_project(m.CreateProjectRequest(project_name="bench"))
+        yield client
+
+
+def bench_e2e(source: Path, cases: list[str], runs: int, work: Path) -> None:
+    results = []
+    with imm_client(source) as client:
 
         def submit(interval: float, name: str) -> str:
             request = {"ProjectName": "bench", "Sources": [{"URI": "oss://bench/src.mp4"}],

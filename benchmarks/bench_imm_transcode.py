@@ -23,14 +23,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import av  # noqa: E402
-import oss2  # noqa: E402
 from alibabacloud_imm20200930 import models as m  # noqa: E402
-from alibabacloud_imm20200930.client import Client  # noqa: E402
-from alibabacloud_tea_openapi.utils_models import Config  # noqa: E402
-from bench_imm import best_of  # noqa: E402  (beside this script)
+from bench_imm import best_of, imm_client  # noqa: E402  (beside this script)
 
 from emulator.media.ffmpeg import ffmpeg_exe  # noqa: E402
-from emulator.testing.server import LiveServer  # noqa: E402
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 ENCODE = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-g", "150", "-pix_fmt", "yuv420p",
@@ -66,13 +62,7 @@ def main() -> None:
     targets = {"mp4": {"URI": "oss://bench/out/e2e", "Container": "mp4", "Video": video, "Audio": audio},
                "hls": {"URI": "oss://bench/hls/e2e", "Container": "ts", "Video": video, "Audio": audio,
                        "Segment": {"Format": "hls", "Duration": 6}}}
-    with LiveServer() as server:
-        bucket = oss2.Bucket(oss2.Auth(server.access_key_id, server.access_key_secret), server.url, "bench")
-        bucket.create_bucket()
-        bucket.put_object_from_file("src.mp4", str(source))
-        client = Client(Config(access_key_id=server.access_key_id, access_key_secret=server.access_key_secret,
-                               endpoint=server.endpoint, protocol="http"))
-        client.create_project(m.CreateProjectRequest(project_name="bench"))
+    with imm_client(source) as client:
 
         def end_to_end(target: dict) -> None:
             request = {"ProjectName": "bench", "Sources": [{"URI": "oss://bench/src.mp4"}],
