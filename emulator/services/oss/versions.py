@@ -159,13 +159,18 @@ def latest_marker(docs: Documents, ns: str, bucket: str, key: str) -> dict[str, 
 
 
 def replace_version(docs: Documents, ns: str, doc: dict[str, Any]) -> None:
-    """Store a changed document of one existing version (storage class, restore state) where it is."""
+    """Store a changed document of one existing version (storage class, restore state) where it is
+    (inside a transaction)."""
     current_key = f"{doc['bucket']}/{doc['key']}"
     current = docs.get(OBJECT_KIND, ns, current_key)
     if current is not None and current["blob_id"] == doc["blob_id"]:
         docs.put(OBJECT_KIND, ns, current_key, doc)
-    else:
-        docs.put(VERSION_KIND, ns, _older_key(doc["bucket"], doc["key"], doc["seq"]), doc)
+        return
+    older_key = _older_key(doc["bucket"], doc["key"], doc["seq"])
+    older = docs.get(VERSION_KIND, ns, older_key)
+    if older is not None and older.get("blob_id") == doc["blob_id"]:
+        docs.put(VERSION_KIND, ns, older_key, doc)
+    # Otherwise the version went meanwhile (overwritten, deleted): nothing to change.
 
 
 def has_any(docs: Documents, ns: str, bucket: str) -> bool:
