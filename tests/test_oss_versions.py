@@ -114,15 +114,16 @@ def test_list_object_versions_pages_and_groups(bucket) -> None:
         for n in range(2):
             made.append((key, bucket.put_object(key, str(n).encode()).versionid))
     expected = sorted(made, key=lambda kv: (kv[0], -made.index(kv)))
-    seen, key_marker, version_marker = [], "", ""
-    while True:
-        page = bucket.list_object_versions(key_marker=key_marker, versionid_marker=version_marker,
-                                           max_keys=2)
-        seen += [(v.key, v.versionid) for v in page.versions]
-        if not page.is_truncated:
-            break
-        key_marker, version_marker = page.next_key_marker, page.next_versionid_marker
-    assert seen == expected
+    for page_size in (1, 2, 4):
+        seen, key_marker, version_marker = [], "", ""
+        while True:
+            page = bucket.list_object_versions(key_marker=key_marker, versionid_marker=version_marker,
+                                               max_keys=page_size)
+            seen += [(v.key, v.versionid) for v in page.versions]
+            if not page.is_truncated:
+                break
+            key_marker, version_marker = page.next_key_marker, page.next_versionid_marker
+        assert seen == expected, page_size
     grouped = bucket.list_object_versions(delimiter="/")
     assert grouped.common_prefix == ["dir/"] and {v.key for v in grouped.versions} == {"top"}
     with pytest.raises(oss2.exceptions.ServerError) as refused:

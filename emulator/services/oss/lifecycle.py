@@ -21,6 +21,7 @@ from xml.etree.ElementTree import Element, SubElement, tostring
 
 from starlette.responses import Response
 
+from emulator.core.documents import Documents
 from emulator.core.pipeline import RequestContext
 from emulator.core.xml import DECLARATION, children, local, parse, text
 from emulator.services.oss import errors, versions
@@ -216,8 +217,12 @@ async def get_bucket_lifecycle(ctx: Ctx) -> Response:
 
 async def delete_bucket_lifecycle(ctx: Ctx) -> Response:
     ctx.model.get_bucket(ctx.ns, ctx.bucket)
-    ctx.runtime.docs.delete(LIFECYCLE_KIND, ctx.ns, ctx.bucket)
+    forget(ctx.runtime.docs, ctx.ns, ctx.bucket)
     return Response(status_code=204)
+
+
+def forget(docs: Documents, ns: str, bucket: str) -> None:
+    docs.delete(LIFECYCLE_KIND, ns, bucket)
 
 
 # ---- carrying the rules out -----------------------------------------------------------------
@@ -303,15 +308,20 @@ def _apply_noncurrent(model: OssModel, ns: str, bucket: str, rule: Rule, now: fl
 
 
 def sweep(model: OssModel) -> None:
-    """Carry out every bucket's due rules now."""
-    docs = model.rt.docs
-    now = model.rt.clock.now()
-    for ns in docs.namespaces(LIFECYCLE_KIND):
-        for bucket, stored in list(docs.scan(LIFECYCLE_KIND, ns)):
-            try:
-                apply_rules(model, ns, bucket, stored["rules"], now)
-            except Exception:  # one bucket's trouble must not stop the others, nor the clock command
-                log.exception("lifecycle of bucket %s failed", bucket)
+    """Carry out every bucket's due rules now. Never raises: it runs inside clock commands."""
+    try:
+        docs = model.rt.docs
+        now = model.rt.clock.now()
+        due = [(ns, bucket, stored["rules"]) for ns in docs.namespaces(LIFECYCLE_KIND)
+               for bucket, stored in docs.scan(LIFECYCLE_KIND, ns)]
+    except Exception:
+        log.exception("lifecycle rules could not be read")
+        return
+    for ns, bucket, rules in due:
+        try:
+            apply_rules(model, ns, bucket, rules, now)
+        except Exception:  # one bucket's trouble must not stop the others
+            log.exception("lifecycle of bucket %s failed", bucket)
 
 
 class LifecycleRunner:

@@ -299,6 +299,7 @@ async def get_bucket_location(ctx: Ctx) -> Response:
 
 async def delete_bucket(ctx: Ctx) -> Response:
     ctx.model.delete_bucket(ctx.ns, ctx.bucket)
+    lifecycle.forget(ctx.runtime.docs, ctx.ns, ctx.bucket)  # a new bucket of that name starts bare
     return Response(status_code=204)
 
 

@@ -62,13 +62,11 @@ async def list_object_versions(ctx: Ctx) -> Response:
     prefixes: list[str] = []
     last: tuple[str, str] = ("", "")
     truncated = False
-    skipping = bool(version_marker)  # within the marker key, until the marker version passed
+    passed_marker = False  # within the marker key: the marker version was listed before
     for doc, latest in versions.entries(ctx.runtime.docs, ctx.ns, ctx.bucket, prefix, key_marker):
         key, version_id = doc["key"], versions.version_of(doc)
-        if key == key_marker:
-            if not skipping:
-                continue
-            skipping = version_id != version_marker
+        if key == key_marker and not passed_marker:
+            passed_marker = bool(version_marker) and version_id == version_marker
             continue
         common = None
         if delimiter:
