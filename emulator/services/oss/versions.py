@@ -14,6 +14,7 @@ caller frees once the transaction has committed.
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any
@@ -184,16 +185,14 @@ def entries(docs: Documents, ns: str, bucket: str, prefix: str,
     order and newest first within a key: (document, is latest)."""
     base = bucket + "/"
     after = base + key_marker if key_marker > prefix else None
-    currents = ((doc["key"], "", doc) for _, doc in docs.scan(OBJECT_KIND, ns, base + prefix, after=after))
+    marker_current = docs.get(OBJECT_KIND, ns, after) if after is not None else None
+    current_docs = itertools.chain(
+        [marker_current] if marker_current is not None and key_marker.startswith(prefix) else [],
+        (doc for _, doc in docs.scan(OBJECT_KIND, ns, base + prefix, after=after)))
+    currents = ((doc["key"], "", doc) for doc in current_docs)
     olders = ((doc["key"], doc_key.rsplit("\x00", 1)[1], doc)
               for doc_key, doc in docs.scan(VERSION_KIND, ns, base + prefix, after=after))
     last_key = None
-    for key, rank, doc in heapq.merge(currents, olders, key=lambda entry: (entry[0], entry[1])):
-        first = key != last_key
+    for key, _, doc in heapq.merge(currents, olders, key=lambda entry: (entry[0], entry[1])):
+        yield doc, key != last_key  # a key's first entry is its newest version
         last_key = key
-        if rank == "":
-            yield doc, True
-        else:
-            # The marker key's current version was not scanned: look it up.
-            has_current = key == key_marker and docs.get(OBJECT_KIND, ns, base + key) is not None
-            yield doc, first and not has_current
