@@ -184,6 +184,10 @@ def test_sse_headers_are_kept_and_echoed(bucket) -> None:
     assert head["x-oss-server-side-encryption-key-id"] == "key-1"
     upload = bucket.init_multipart_upload("m", headers={"x-oss-server-side-encryption": "AES256"})
     assert upload.resp.headers["x-oss-server-side-encryption"] == "AES256"
+    part = bucket.upload_part("m", upload.upload_id, 1, b"data")
+    assert part.resp.headers["x-oss-server-side-encryption"] == "AES256"
+    done = bucket.complete_multipart_upload("m", upload.upload_id, [oss2.models.PartInfo(1, part.etag)])
+    assert done.resp.headers["x-oss-server-side-encryption"] == "AES256"
     with pytest.raises(oss2.exceptions.ServerError) as refused:
         bucket.put_object("bad", b"x", headers={"x-oss-server-side-encryption": "ROT13"})
     assert refused.value.status == 400 and not bucket.object_exists("bad")

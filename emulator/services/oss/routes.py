@@ -514,12 +514,13 @@ def _part_number(ctx: Ctx) -> int:
 async def upload_part(ctx: Ctx) -> Response:
     number = _part_number(ctx)
     upload_id = ctx.query["uploadId"]
-    ctx.model.get_upload(ctx.ns, ctx.bucket, ctx.key, upload_id)
+    upload = ctx.model.get_upload(ctx.ns, ctx.bucket, ctx.key, upload_id)
     copying = "x-oss-copy-source" in ctx.headers
     blob = await (_copied_part(ctx) if copying else receive_blob(ctx))
     part = ctx.model.upload_part(ctx.ns, ctx.bucket, ctx.key, upload_id, number, blob)
     headers = {"ETag": part["etag"], "x-oss-hash-crc64ecma": str(part["crc64"]),
-               "Content-MD5": base64.b64encode(bytes.fromhex(blob.md5_hex)).decode()}
+               "Content-MD5": base64.b64encode(bytes.fromhex(blob.md5_hex)).decode(),
+               **{k: v for k, v in upload["headers"].items() if k in storage.SSE_HEADERS}}
     if copying:
         return _xml(wire.copy_part_xml(part["etag"], part["last_modified"]), headers=headers)
     return Response(status_code=200, headers=headers)
