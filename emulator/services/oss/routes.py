@@ -748,7 +748,7 @@ def build_oss(runtime: Runtime, publisher: Publisher | None = None) -> Service[O
     throttled = errors.throttled()
 
     def info() -> dict[str, Any]:
-        return {"status": "running", "signatures": ["V1", "V4"],
+        return {"status": "running", "signatures": ["V1", "V2", "V4"],
                 "verify_signatures": runtime.config.verify_signatures}
 
     return Service(
