@@ -35,7 +35,7 @@ from emulator.core.pipeline import Handler, RequestContext, Service
 from emulator.core.ports import Publisher
 from emulator.core.runtime import Runtime
 from emulator.core.timefmt import http_date, iso_whole_seconds, parse_http_date, parse_iso
-from emulator.services.oss import async_process, callback, errors, processing, seed, wire
+from emulator.services.oss import async_process, callback, errors, processing, seed, traffic, wire
 from emulator.services.oss.bodies import check_md5, read_small_body
 from emulator.services.oss.documents import ObjectMeta
 from emulator.services.oss.model import OssModel, check_bucket_name
@@ -223,9 +223,10 @@ async def _receive_blob(ctx: Ctx) -> Blob:
     limit = ctx.runtime.config.oss_max_object_size
     if length is not None and (not length.isdigit() or int(length) > limit):
         raise errors.entity_too_large("EntityTooLarge" if length.isdigit() else "InvalidArgument")
+    rate = traffic.requested(ctx.headers, ctx.query)
     with ctx.runtime.blobs.writer(max_size=limit) as writer:
         try:
-            async for chunk in ctx.request.stream():
+            async for chunk in traffic.paced(ctx.request.stream(), rate):
                 writer.write(chunk)
         except OverflowError as exc:
             raise errors.entity_too_large() from exc
@@ -407,6 +408,7 @@ async def copy_object(ctx: Ctx) -> Response:
 
 
 async def get_object(ctx: Ctx) -> Response:
+    rate = traffic.requested(ctx.headers, ctx.query)
     await ctx.model.produce_missing(ctx.ns, ctx.bucket, ctx.key)
     meta = ctx.model.head_object(ctx.ns, ctx.bucket, ctx.key)
     _check_conditions(ctx.headers, meta)
@@ -433,7 +435,7 @@ async def get_object(ctx: Ctx) -> Response:
     headers["Content-Length"] = str(max(0, end - start + 1))
     path = ctx.runtime.blobs.path(meta.blob_id)
     # The stored Content-Type as it is: passed as media_type, Starlette would add a charset to text/*.
-    return StreamingResponse(_file_range(path, start, end), status, headers=headers)
+    return StreamingResponse(traffic.paced(_file_range(path, start, end), rate), status, headers=headers)
 
 
 async def head_object(ctx: Ctx) -> Response:
