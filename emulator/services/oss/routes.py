@@ -35,7 +35,16 @@ from emulator.core.pipeline import Handler, RequestContext, Service
 from emulator.core.ports import Publisher
 from emulator.core.runtime import Runtime
 from emulator.core.timefmt import http_date, iso_whole_seconds, parse_http_date, parse_iso
-from emulator.services.oss import async_process, callback, errors, processing, seed, traffic, wire
+from emulator.services.oss import (
+    async_process,
+    callback,
+    errors,
+    processing,
+    seed,
+    sequential,
+    traffic,
+    wire,
+)
 from emulator.services.oss.bodies import check_md5, read_small_body
 from emulator.services.oss.documents import ObjectMeta
 from emulator.services.oss.model import OssModel, check_bucket_name
@@ -471,7 +480,8 @@ async def initiate_upload(ctx: Ctx) -> Response:
     await read_small_body(ctx)
     upload_id = ctx.model.initiate_upload(ctx.ns, ctx.bucket, ctx.key,
                                            _content_type(ctx.headers),
-                                           _user_meta(ctx.headers), _stored_headers(ctx.headers))
+                                           _user_meta(ctx.headers), _stored_headers(ctx.headers),
+                                           sequential=sequential.QUERY in ctx.query)
     return _xml(wire.initiate_xml(ctx.bucket, ctx.key, upload_id, _url_encoded(ctx)))
 
 
@@ -486,7 +496,9 @@ def _part_number(ctx: Ctx) -> int:
 async def upload_part(ctx: Ctx) -> Response:
     number = _part_number(ctx)
     upload_id = ctx.query["uploadId"]
-    ctx.model.get_upload(ctx.ns, ctx.bucket, ctx.key, upload_id)
+    upload = ctx.model.get_upload(ctx.ns, ctx.bucket, ctx.key, upload_id)
+    sequential.check_part(upload, (p["number"] for p in ctx.model.list_parts(ctx.ns, ctx.bucket, ctx.key,
+                                                                          upload_id)), number)
     copying = "x-oss-copy-source" in ctx.headers
     blob = await (_copied_part(ctx) if copying else _receive_blob(ctx))
     part = ctx.model.upload_part(ctx.ns, ctx.bucket, ctx.key, upload_id, number, blob)
