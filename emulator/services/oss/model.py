@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from emulator.core.blobs import Blob, BlobStore
 from emulator.core.runtime import Runtime
-from emulator.services.oss import errors, sequential
+from emulator.services.oss import errors, sequential, styles
 from emulator.services.oss.documents import BucketInfo, ListResult, ObjectMeta
 
 if TYPE_CHECKING:
@@ -111,7 +111,9 @@ class OssModel:
             raise errors.bucket_not_empty(name)
         if next(self.rt.docs.scan(UPLOAD_KIND, ns, prefix, limit=1), None) is not None:
             raise errors.bucket_not_empty(name, uploads=True)
-        self.rt.docs.delete(BUCKET_KIND, ns, name)
+        with self.rt.docs.transaction():
+            self.rt.docs.delete(BUCKET_KIND, ns, name)
+            styles.drop_bucket(self.rt, ns, name)
 
     # ---- objects -------------------------------------------------------------------------
 
