@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
+from types import MethodType
 from typing import Any
 
 import h11
@@ -73,11 +74,13 @@ class GuardedH11Protocol(H11Protocol):
             return
         send = cycle.send
 
-        async def send_closing(message: Any) -> None:
+        async def send_closing(owner: Any, message: Any) -> None:
             if message["type"] == "http.response.start" and self.conn.their_state is h11.SEND_BODY:
                 message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
             await send(message)
-        cycle.send = send_closing
+        # Bound to the cycle as uvicorn's own send is: a fault rule's reset finds the transport
+        # through it (pipeline._drop_connection).
+        cycle.send = MethodType(send_closing, cycle)
 
     def send_400_response(self, msg: str) -> None:
         # uvicorn answers bad framing with a 400, which h11 refuses (LocalProtocolError) once a
