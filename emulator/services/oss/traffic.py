@@ -8,6 +8,7 @@ of a second's worth, so a limited transfer is smooth rather than one burst and o
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -18,15 +19,16 @@ HEADER = "x-oss-traffic-limit"
 MIN_BITS_PER_SECOND = 100 * 1024 * 8  # 819200: 100 KB/s
 MAX_BITS_PER_SECOND = 100 * 1024 * 1024 * 8  # 838860800: 100 MB/s
 PIECES_PER_SECOND = 10
+_DIGITS = re.compile(r"[0-9]{1,12}")
 
 
 def requested(headers: Mapping[str, str], query: Mapping[str, str]) -> int | None:
     """The limit a request asks for (header, or query of a presigned URL); InvalidArgument when
     it is not an integer in [819200, 838860800]."""
-    raw = headers.get(HEADER) or query.get(HEADER)
+    raw = headers[HEADER] if HEADER in headers else query.get(HEADER)
     if raw is None:
         return None
-    if not raw.isdigit() or not MIN_BITS_PER_SECOND <= int(raw) <= MAX_BITS_PER_SECOND:
+    if not _DIGITS.fullmatch(raw) or not MIN_BITS_PER_SECOND <= int(raw) <= MAX_BITS_PER_SECOND:
         raise errors.invalid_argument(f"The value of {HEADER} must be an integer between "
                                       f"{MIN_BITS_PER_SECOND} and {MAX_BITS_PER_SECOND}.", HEADER, raw)
     return int(raw)
