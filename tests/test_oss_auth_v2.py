@@ -88,3 +88,18 @@ def test_wrong_secret_is_refused_and_changes_nothing(emulator: LiveServer, bucke
 def test_a_malformed_v2_header_is_invalid_argument(emulator: LiveServer, bucket: oss2.Bucket) -> None:
     answer = httpx.get(f"{emulator.url}/media/", headers={"Authorization": "OSS2 garbage"})
     assert answer.status_code == 400 and b"<Code>InvalidArgument</Code>" in answer.content
+
+
+def test_v2_credentials_choose_their_namespace(emulator: LiveServer) -> None:
+    other = emulator.create_namespace()
+    try:
+        auth = oss2.AuthV2(other.access_key_id, other.access_key_secret)
+        theirs = oss2.Bucket(auth, emulator.url, "shared")
+        theirs.create_bucket()
+        theirs.put_object("k", b"theirs")
+        url = theirs.sign_url("GET", "k", 600)
+        assert httpx.get(url).content == b"theirs"
+        with pytest.raises(oss2.exceptions.NoSuchBucket):
+            oss2_bucket(emulator, "shared", "v2").get_object("k")
+    finally:
+        other.delete()
