@@ -239,7 +239,7 @@ def parse_claim(req: SignedRequest) -> Claim | None:
                      expires_at=float(expires))
     if auth.startswith(V2_VERSION + " "):
         fields = _v2_header_fields(auth[len(V2_VERSION) + 1:])
-        date = req.headers.get("x-oss-date") or req.headers.get("date", "")
+        date = req.headers.get("date", "")  # oss2's AuthV2 signs the Date header, never x-oss-date
         additional = _header_list(fields.get("AdditionalHeaders", ""))
         return Claim(fields["AccessKeyId"], _v2_verifier(req, fields["Signature"], additional, date, False),
                      signed_at=parse_http_date(date))
