@@ -32,6 +32,7 @@ import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from typing import Annotated, Any
 
 from pydantic import (
@@ -44,10 +45,10 @@ from pydantic import (
     model_validator,
 )
 
-from emulator.core.clock import Clock, Instant
+from emulator.core.clock import EARLIEST, LATEST, Clock
 from emulator.core.documents import Documents
 from emulator.core.ids import Ids
-from emulator.core.timefmt import iso_millis
+from emulator.core.timefmt import iso_millis, parse_iso
 from emulator.core.validation import (
     Document,
     FiniteNumber,
@@ -298,15 +299,23 @@ class Schedule(Document):
 
 
 def _when(value: Any, info: ValidationInfo) -> float:
-    """An ISO time, or a number of seconds from now on the emulator's clock (the context's `now`)."""
+    """An ISO time (UTC when it names no zone; YAML gives a datetime), or a number of seconds from
+    now on the emulator's clock (the context's `now`)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if not 0 <= value <= _TEN_YEARS:  # NaN fails too
             raise fail("range", "must be an ISO 8601 time or seconds from now between 0 and 315576000")
         return (info.context or {}).get("now", 0.0) + value
-    return value  # Instant checks it
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
+    try:
+        if isinstance(value, str):
+            return parse_iso(value)
+    except (ValueError, OverflowError):
+        pass
+    raise fail("time", "must be an ISO 8601 time or a number of seconds from now")
 
 
-When = Annotated[Instant, BeforeValidator(_when)]
+When = Annotated[float, BeforeValidator(_when), between(EARLIEST, LATEST)]
 
 
 class RuleDocument(Document):
