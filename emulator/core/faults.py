@@ -66,7 +66,7 @@ TRANSFER_EFFECTS = ("truncate", "bandwidth", "hang", "slow_headers", "corrupt")
 SERVICE_EFFECTS = ("outage", "rate_limit")
 REQUEST_EFFECTS = ("http_error", "throttle", "delay_ms", "reset", "garbage", *TRANSFER_EFFECTS,
                    *SERVICE_EFFECTS)
-TASK_EFFECTS = ("task_fail", "task_stall", "task_duration_seconds")
+TASK_EFFECTS = ("task_fail", "task_stall", "task_duration_seconds", "output_vanish", "result_url_ttl_seconds")
 NOTIFICATION_EFFECTS = ("notification",)
 EFFECTS = REQUEST_EFFECTS + TASK_EFFECTS + NOTIFICATION_EFFECTS
 ANY_SERVICE = "*"
@@ -264,6 +264,10 @@ class RateLimit(Document):
     retry_after: Annotated[FiniteNumber, between(0, 86400)] = None
 
 
+class OutputVanish(Document):
+    after_seconds: Annotated[FiniteNumber, between(0, _TEN_YEARS)] = None  # absent: at once
+
+
 class Effect(Document):
     http_error: HttpError = None
     throttle: Annotated[Throttle, _true_or_object("must be true or an object")] = None
@@ -280,6 +284,8 @@ class Effect(Document):
     task_fail: TaskFail = None
     task_stall: Annotated[TaskStall, _true_or_object("must be true or an object with until_seconds")] = None
     task_duration_seconds: Annotated[FiniteNumber, between(0, _WEEK)] = None
+    output_vanish: Annotated[OutputVanish, _true_or_object("must be true or an object")] = None
+    result_url_ttl_seconds: Annotated[FiniteNumber, between(0, 86400)] = None
     notification: Notification = None
 
     _one = model_validator(mode="before")(staticmethod(one_of(EFFECTS, "effect")))
