@@ -3,6 +3,7 @@ the task's own state never changes afterwards."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import httpx
@@ -14,6 +15,7 @@ from dashscope_support import SAMPLE_IMAGE, SAMPLE_VIDEO
 
 from emulator.testing.server import LiveServer
 from tests.imm_support import convert, wait_for_task, world
+from tests.test_faults_tasks import _imm_queue
 
 GIF = [{"Image": {"Animations": [{"Format": "gif", "Interval": 2, "Number": 3,
                                    "URI": "oss://media/out/{barename}.{autoext}"}]}}]
@@ -40,6 +42,22 @@ def test_imm_output_vanishes_after_success_and_the_task_stays_succeeded(emulator
     task = client.get_task(GetTaskRequest(project_name="p", task_type="MediaConvert", task_id=task_id)).body
     assert task.status == "Succeeded" and task.code == ""  # a Succeeded task never turns Failed
     assert bucket.get_object("in/counter.mp4").read()  # only the outputs went
+
+
+def test_imm_notification_arrives_before_its_output_is_visible(emulator: LiveServer) -> None:
+    queue = _imm_queue(emulator)
+    client, bucket = world(emulator)
+    emulator.admin("POST", "clock", {"frozen": True})
+    emulator.add_fault({"service": "imm", "effect": {"notification": {"early_seconds": 30}}, "times": 1})
+    task_id = convert(client, GIF, Notification={"MNS": {"TopicName": "imm-topic"}})
+    message = queue.receive_message(10)  # the notification is there...
+    assert json.loads(json.loads(message.message_body)["content"])["TaskId"] == task_id
+    with pytest.raises(oss2.exceptions.NoSuchKey):  # ...before the output it announces
+        bucket.get_object("out/counter.gif")
+    assert not bucket.object_exists("out/counter.gif")
+    emulator.advance(30)
+    assert bucket.get_object("out/counter.gif").read()[:6] == b"GIF89a"
+    assert wait_for_task(client, "p", task_id).status == "Succeeded"
 
 
 def test_dashscope_result_url_expires_early(sdk: LiveServer) -> None:

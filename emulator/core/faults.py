@@ -215,9 +215,11 @@ class Notification(Document):
     drop: Annotated[bool, BeforeValidator(_only_true)] = None
     duplicate: Annotated[int, between(1, 100)] = None
     delay_seconds: Annotated[FiniteNumber, between(0, _WEEK)] = None
+    # delivered at once, while the task's outputs stay invisible (404) this long on the clock
+    early_seconds: Annotated[FiniteNumber, between(0, _WEEK)] = None
 
-    _one = model_validator(mode="before")(
-        staticmethod(one_of(("drop", "duplicate", "delay_seconds"), "notification effect")))
+    _one = model_validator(mode="before")(staticmethod(
+        one_of(("drop", "duplicate", "delay_seconds", "early_seconds"), "notification effect")))
 
 
 class Truncate(Document):
@@ -438,6 +440,8 @@ class Faults:
         self._rules: list[FaultRule] = sorted((r for r in stored if r), key=lambda r: r.id)
         self._rngs: dict[str, random.Random] = {}
         self._match_fields: dict[str, tuple[str, ...]] = {}
+        # (namespace, bucket, key) -> until when (emulator's clock) the object reads as missing
+        self._hidden: dict[tuple[str, str, str], float] = {}
 
     def register_match_fields(self, service: str, names: Iterable[str]) -> None:
         """Declare a service (rules may name it) and what its requests, tasks and notifications
@@ -488,6 +492,8 @@ class Faults:
 
     def clear(self, namespace: str | None = None) -> None:
         with self._lock:
+            self._hidden = {entry: until for entry, until in self._hidden.items()
+                            if namespace is not None and entry[0] != namespace}
             keep = [r for r in self._rules if namespace is not None and r.match.get("namespace") != namespace]
             for rule in self._rules:
                 if rule not in keep:
@@ -498,6 +504,22 @@ class Faults:
     @property
     def active(self) -> bool:
         return bool(self._rules)
+
+    def hide(self, namespace: str, bucket: str, key: str, seconds: float) -> None:
+        """An object reads as missing for `seconds` on the emulator's clock (an early_seconds
+        notification rule: the notification arrives before its outputs are visible)."""
+        with self._lock:
+            self._hidden[(namespace, bucket, key)] = self._clock.now() + seconds
+
+    def hidden(self, namespace: str | None, bucket: str, key: str) -> bool:
+        if not self._hidden or namespace is None:
+            return False
+        now = self._clock.now()
+        with self._lock:
+            for entry, until in list(self._hidden.items()):
+                if until <= now:
+                    del self._hidden[entry]
+            return (namespace, bucket, key) in self._hidden
 
     def take(self, service: str, info: dict[str, Any], kinds: tuple[str, ...]) -> FaultRule | None:
         """The first rule of one of `kinds` that matches and fires now; counts the application."""

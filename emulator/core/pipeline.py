@@ -224,6 +224,9 @@ async def respond(service: Service[M], ctx: RequestContext[M]) -> Response | Non
         await service.admit(ctx)
         if ctx.error is not None:
             raise ctx.error
+        if ctx.method in ("GET", "HEAD") and ctx.key and ctx.runtime.faults.hidden(
+                ctx.namespace, ctx.bucket, ctx.key):  # written, not yet visible (see Faults.hide)
+            raise ServiceError(404, "NoSuchKey", "The specified key does not exist.", Key=ctx.key)
         handler = service.routes.get(ctx.operation or "")
         if handler is None:
             raise ServiceError(500, "InternalError", INTERNAL_ERROR)

@@ -274,6 +274,10 @@ class MediaConvertJobs:
                 copies += int(value)
             if kind == "delay_seconds":
                 await self.rt.clock.sleep(float(value))
+            if kind == "early_seconds":
+                for uri in (uri for uris in outputs.values() for uri in uris):
+                    bucket, _, key = uri.removeprefix("oss://").partition("/")
+                    self.rt.faults.hide(ns, bucket, key, float(value))
         for _ in range(copies):
             self._publish(ns, task, request.mns_topic, body, mns)
 
