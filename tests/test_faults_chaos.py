@@ -187,3 +187,24 @@ def test_bad_windows_effects_and_presets_name_the_field(emulator: LiveServer, ru
     response = httpx.post(emulator.url + "/_emulator/faults", json=rule)
     assert response.status_code == 400 and response.json()["field"] == field, response.text
     assert emulator.admin("GET", "faults")["faults"] == []
+
+
+def test_scenario_files_load_presets_and_windows_once(tmp_path) -> None:
+    scenario = tmp_path / "chaos.yaml"
+    scenario.write_text("clock: {set: '2030-01-01T09:00:00Z', frozen: true}\n"
+                        "faults:\n"
+                        "  - {preset: dashscope-throttled}\n"
+                        "  - {service: imm, effect: {outage: true},\n"
+                        "     from: 3600, until: 2030-01-01T10:05:00Z}\n")
+    for _ in range(2):  # a restart on the same data keeps what the first start loaded
+        with LiveServer(data_dir=tmp_path / "data", extra_args=["--scenario", str(scenario)]) as server:
+            rules = {r["id"]: r for r in server.admin("GET", "faults")["faults"]}
+            assert set(rules) == {"scenario-0-1", "scenario-0-2", "scenario-1"}
+            # seconds from now count from the scenario's clock, and are stored as times
+            assert (rules["scenario-1"]["from"], rules["scenario-1"]["until"]) == (
+                "2030-01-01T10:00:00.000Z", "2030-01-01T10:05:00.000Z")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("faults:\n  - {preset: everything-on-fire}\n")
+    with pytest.raises(RuntimeError) as err:
+        LiveServer(extra_args=["--scenario", str(bad)]).start()
+    assert "scenario: faults[0].preset:" in str(err.value)
