@@ -16,6 +16,7 @@ from starlette.routing import Route
 from emulator import __version__
 from emulator.admin.auth import RequireToken
 from emulator.admin.console import console_routes, public_task
+from emulator.core import fault_report
 from emulator.core.clock import ClockCommand, apply_clock
 from emulator.core.pipeline import Service
 from emulator.core.runtime import Runtime
@@ -105,18 +106,22 @@ def build_admin(runtime: Runtime, services: dict[str, Service[Any]]) -> Starlett
             added = []
             for index, doc in enumerate(docs):
                 try:
-                    added.append(runtime.faults.add(doc).public())
+                    added.extend(rule.public() for rule in runtime.faults.add_all(doc))
                 except InvalidDocument as err:
                     where = err.field if len(docs) == 1 else f"[{index}].{err.field}"
                     for rule in added:
                         runtime.faults.remove(rule["id"])
                     raise BadRequest(err.message, where) from err
-            return JSONResponse(added if isinstance(body, list) else added[0], 201)
+            single = not isinstance(body, list) and len(added) == 1
+            return JSONResponse(added[0] if single else added, 201)
         if request.method == "DELETE":
             body = await _json_body(request, ScopeBody)
             runtime.faults.clear(_namespace_param(runtime, body.namespace))
             return JSONResponse({"deleted": "all"})
         return JSONResponse({"faults": [r.public() for r in runtime.faults.list()]})
+
+    async def faults_report(request: Request) -> JSONResponse:
+        return JSONResponse(fault_report.report(runtime.faults.list(), runtime.journal.query({}, 10**9)))
 
     async def fault(request: Request) -> JSONResponse:
         rule_id = request.path_params["rule_id"]
@@ -218,6 +223,7 @@ def build_admin(runtime: Runtime, services: dict[str, Service[Any]]) -> Starlett
         Route("/_emulator/reset", reset, methods=["POST"]),
         Route("/_emulator/clock", clock, methods=["GET", "POST"]),
         Route("/_emulator/faults", faults, methods=["GET", "POST", "DELETE"]),
+        Route("/_emulator/faults/report", faults_report, methods=["GET"]),
         Route("/_emulator/faults/{rule_id}", fault, methods=["GET", "DELETE"]),
         Route("/_emulator/namespaces", namespaces, methods=["GET", "POST"]),
         Route("/_emulator/namespaces/{name}", namespace, methods=["GET", "DELETE"]),
