@@ -233,3 +233,17 @@ def symlink_target_missing(target: str) -> ServiceError:
 
 def not_symlink() -> ServiceError:
     return ServiceError(400, "NotSymlink", "The specified object is not a symlink.")
+
+
+def invalid_callback(message: str, name: str) -> ServiceError:
+    return invalid_argument(message, name)
+
+
+def callback_failed(message: str) -> ServiceError:
+    """The upload is stored; only the callback failed (HTTP 203, a 2xx to both SDKs)."""
+    return ServiceError(203, "CallbackFailed", message)
+
+
+def part_not_sequential() -> ServiceError:
+    return ServiceError(400, "PartNotSequential", "For sequential multipart upload, you must upload or "
+                        "complete parts with sequential part number.")

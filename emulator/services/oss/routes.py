@@ -38,14 +38,17 @@ from emulator.core.timefmt import http_date, iso_whole_seconds, parse_http_date,
 from emulator.services.oss import (
     append,
     async_process,
+    callback,
     compression,
     errors,
     lifecycle,
     processing,
     restore,
     seed,
+    sequential,
     storage,
     symlink,
+    traffic,
     versioning,
     wire,
 )
@@ -361,14 +364,18 @@ async def list_uploads(ctx: Ctx) -> Response:
 async def put_object(ctx: Ctx) -> Response:
     _check_acl(ctx.headers.get("x-oss-object-acl"), OBJECT_ACLS)
     klass, kept = storage.storage_class(ctx.headers), stored_headers(ctx.headers)
+    call_back = callback.requested(ctx.headers, ctx.query)
     ctx.model.get_bucket(ctx.ns, ctx.bucket)
     blob = await receive_blob(ctx)
     meta = ctx.model.put_object(
         ctx.ns, ctx.bucket, ctx.key, blob, content_type(ctx.headers), user_meta(ctx.headers), kept,
         forbid_overwrite=ctx.headers.get("x-oss-forbid-overwrite", "").lower() == "true",
         storage_class=klass)
-    return Response(status_code=200, headers=_written(
-        meta, **{"Content-MD5": base64.b64encode(bytes.fromhex(blob.md5_hex)).decode()}))
+    content_md5 = base64.b64encode(bytes.fromhex(blob.md5_hex)).decode()
+    headers = _written(meta, **{"Content-MD5": content_md5})
+    if call_back:
+        return await callback.answer(ctx, call_back, meta, headers, content_md5)
+    return Response(status_code=200, headers=headers)
 
 
 def _copy_source(ctx: Ctx) -> tuple[str, str, ObjectMeta]:
@@ -419,6 +426,7 @@ async def copy_object(ctx: Ctx) -> Response:
 
 
 async def get_object(ctx: Ctx) -> Response:
+    rate = traffic.requested(ctx.headers, ctx.query)
     await ctx.model.produce_missing(ctx.ns, ctx.bucket, ctx.key)
     link = ctx.model.head_object(ctx.ns, ctx.bucket, ctx.key, _version_param(ctx))
     now = ctx.runtime.clock.now()
@@ -452,7 +460,7 @@ async def get_object(ctx: Ctx) -> Response:
     if status == 200 and compression.wanted(ctx.headers, meta):
         return await compression.gzipped(ctx.runtime, path, headers)
     # The stored Content-Type as it is: passed as media_type, Starlette would add a charset to text/*.
-    return StreamingResponse(_file_range(path, start, end), status, headers=headers)
+    return StreamingResponse(traffic.paced(_file_range(path, start, end), rate), status, headers=headers)
 
 
 async def head_object(ctx: Ctx) -> Response:
@@ -498,7 +506,8 @@ async def initiate_upload(ctx: Ctx) -> Response:
     await read_small_body(ctx)
     upload_id = ctx.model.initiate_upload(ctx.ns, ctx.bucket, ctx.key,
                                            content_type(ctx.headers),
-                                           user_meta(ctx.headers), kept, klass)
+                                           user_meta(ctx.headers), kept,
+                                           sequential=sequential.QUERY in ctx.query, storage_class=klass)
     echo = {k: v for k, v in kept.items() if k in storage.SSE_HEADERS}
     return _xml(wire.initiate_xml(ctx.bucket, ctx.key, upload_id, _url_encoded(ctx)), headers=echo)
 
@@ -515,6 +524,8 @@ async def upload_part(ctx: Ctx) -> Response:
     number = _part_number(ctx)
     upload_id = ctx.query["uploadId"]
     upload = ctx.model.get_upload(ctx.ns, ctx.bucket, ctx.key, upload_id)
+    sequential.check_part(upload, (p["number"] for p in ctx.model.list_parts(ctx.ns, ctx.bucket, ctx.key,
+                                                                          upload_id)), number)
     copying = "x-oss-copy-source" in ctx.headers
     blob = await (_copied_part(ctx) if copying else receive_blob(ctx))
     part = ctx.model.upload_part(ctx.ns, ctx.bucket, ctx.key, upload_id, number, blob)
@@ -564,10 +575,14 @@ async def complete_upload(ctx: Ctx) -> Response:
     if complete_all and body.strip():
         raise errors.invalid_argument("Should not specify both complete all header and body.",
                                       "x-oss-complete-all", "yes")
+    call_back = callback.requested(ctx.headers, ctx.query)
     ctx.model.get_upload(ctx.ns, ctx.bucket, ctx.key, upload_id)
     parts = None if complete_all else wire.parse_complete(body)
     meta = ctx.model.complete_upload(ctx.ns, ctx.bucket, ctx.key, upload_id, parts)
-    return _xml(wire.complete_xml(ctx.base_url, meta, _url_encoded(ctx)), headers=_written(meta))
+    headers = _written(meta)
+    if call_back:
+        return await callback.answer(ctx, call_back, meta, headers)
+    return _xml(wire.complete_xml(ctx.base_url, meta, _url_encoded(ctx)), headers=headers)
 
 
 async def abort_upload(ctx: Ctx) -> Response:
@@ -603,6 +618,7 @@ async def post_object(ctx: Ctx) -> Response:
         status = form.get("success_action_status", "204")
         if status not in ("200", "201", "204"):
             status = "204"
+        call_back = callback.from_form(form)
         forbid = form.get("x-oss-forbid-overwrite", "false").lower()
         if forbid not in ("true", "false"):
             raise errors.invalid_argument("Invalid x-oss-forbid-overwrite.", "x-oss-forbid-overwrite",
@@ -625,6 +641,9 @@ async def post_object(ctx: Ctx) -> Response:
     meta = ctx.model.put_object(ctx.ns, ctx.bucket, key, blob, content_type, user_meta(form),
                                  stored_headers(form), forbid_overwrite=forbid == "true")
     headers = {"ETag": meta.etag, "x-oss-hash-crc64ecma": str(meta.crc64)}
+    if call_back:
+        return await callback.answer(ctx, call_back, meta, headers,
+                                     base64.b64encode(bytes.fromhex(blob.md5_hex)).decode())
     if status == "201":
         location = f"{ctx.base_url}/{ctx.bucket}/{key}"
         return _xml(wire.post_response_xml(meta, location), 201, headers)
@@ -801,7 +820,7 @@ def build_oss(runtime: Runtime, publisher: Publisher | None = None) -> Service[O
     throttled = errors.throttled()
 
     def info() -> dict[str, Any]:
-        return {"status": "running", "signatures": ["V1", "V4"],
+        return {"status": "running", "signatures": ["V1", "V2", "V4"],
                 "verify_signatures": runtime.config.verify_signatures}
 
     return Service(

@@ -9,7 +9,7 @@ from typing import Any
 from emulator.core.blobs import Blob
 from emulator.core.errors import ServiceError
 from emulator.core.pipeline import RequestContext
-from emulator.services.oss import errors
+from emulator.services.oss import errors, traffic
 from emulator.services.oss.bodies import check_md5
 from emulator.services.oss.storage import encryption
 
@@ -40,9 +40,10 @@ async def receive_blob(ctx: RequestContext[Any]) -> Blob:
     limit = ctx.runtime.config.oss_max_object_size
     if length is not None and (not length.isdigit() or int(length) > limit):
         raise errors.entity_too_large("EntityTooLarge" if length.isdigit() else "InvalidArgument")
+    rate = traffic.requested(ctx.headers, ctx.query)  # x-oss-traffic-limit
     with ctx.runtime.blobs.writer(max_size=limit) as writer:
         try:
-            async for chunk in ctx.request.stream():
+            async for chunk in traffic.paced(ctx.request.stream(), rate):
                 writer.write(chunk)
         except OverflowError as exc:
             raise errors.entity_too_large() from exc
