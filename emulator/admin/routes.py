@@ -4,9 +4,8 @@ tasks and their timelines, billing."""
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
-from pydantic import AfterValidator
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
@@ -16,11 +15,13 @@ from starlette.routing import Route
 from emulator import __version__
 from emulator.admin.auth import RequireToken
 from emulator.admin.console import console_routes, public_task
+from emulator.admin.documents import NamespaceBody, ScopeBody
+from emulator.admin.openapi import openapi_document
 from emulator.core.clock import ClockCommand, apply_clock
 from emulator.core.pipeline import Service
 from emulator.core.runtime import Runtime
 from emulator.core.timefmt import iso_millis
-from emulator.core.validation import Document, InvalidDocument, fail, parse_json, validate
+from emulator.core.validation import Document, InvalidDocument, parse_json, validate
 
 M = TypeVar("M", bound=Document)
 log = logging.getLogger("emulator")
@@ -32,22 +33,6 @@ class BadRequest(Exception):
         self.message = message
         self.field = field
         self.status = status
-
-
-class ScopeBody(Document):
-    """What a reset or a removal of fault rules applies to."""
-
-    namespace: str | None = None  # null or absent: everything
-
-
-def _namespace_name(name: str) -> str:
-    if not name.replace("-", "").isalnum() or len(name) > 64:
-        raise fail("name", "name must be letters, digits and '-', at most 64")
-    return name
-
-
-class NamespaceBody(Document):
-    name: Annotated[str, AfterValidator(_namespace_name)] | None = None  # absent: a generated name
 
 
 async def _json_body(request: Request, model: type[M] | None = None) -> Any:
@@ -192,6 +177,9 @@ def build_admin(runtime: Runtime, services: dict[str, Service[Any]]) -> Starlett
         namespace = _namespace_param(runtime, request.query_params.get("namespace"))
         return JSONResponse({name: s.billing(namespace) for name, s in services.items() if s.billing})
 
+    async def openapi(request: Request) -> JSONResponse:
+        return JSONResponse(openapi_document())
+
     async def bad_request(request: Request, exc: BadRequest) -> JSONResponse:
         body = {"error": exc.message}
         if exc.field:
@@ -209,6 +197,7 @@ def build_admin(runtime: Runtime, services: dict[str, Service[Any]]) -> Starlett
 
     return Starlette(middleware=[Middleware(RequireToken, token=runtime.config.admin_token)], routes=[
         Route("/_emulator/health", health, methods=["GET"]),
+        Route("/_emulator/openapi.json", openapi, methods=["GET"]),
         Route("/_emulator/reset", reset, methods=["POST"]),
         Route("/_emulator/clock", clock, methods=["GET", "POST"]),
         Route("/_emulator/faults", faults, methods=["GET", "POST", "DELETE"]),
