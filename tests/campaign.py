@@ -714,8 +714,10 @@ def campaign(
             else:
                 status, body = response.status_code, response.content
             tally.statuses[status] += 1
-            if status == 501 and b"<Code>NotImplemented</Code>" in body:
-                tally.not_implemented += 1  # a sub-resource README lists as not served
+            if service == "oss" and status == 501:
+                # OSS answers 501 only as NotImplemented (errors.not_implemented; a HEAD has no body
+                # to show it): a sub-resource README lists as not served.
+                tally.not_implemented += 1
             elif status >= 500:
                 tally.server_errors.append((call, status, body[:500]))
             if service == "admin" and status == 201 and call.path.startswith("/_emulator/faults"):
