@@ -16,7 +16,6 @@ from emulator import __version__
 from emulator.admin.auth import RequireToken
 from emulator.admin.console import console_routes, public_task
 from emulator.admin.documents import NamespaceBody, ScopeBody
-from emulator.admin.openapi import openapi_document
 from emulator.core.clock import ClockCommand, apply_clock
 from emulator.core.pipeline import Service
 from emulator.core.runtime import Runtime
@@ -178,6 +177,9 @@ def build_admin(runtime: Runtime, services: dict[str, Service[Any]]) -> Starlett
         return JSONResponse({name: s.billing(namespace) for name, s in services.items() if s.billing})
 
     async def openapi(request: Request) -> JSONResponse:
+        # Imported on first use: building the document's models is no cost a start should pay.
+        from emulator.admin.openapi import openapi_document
+
         return JSONResponse(openapi_document())
 
     async def bad_request(request: Request, exc: BadRequest) -> JSONResponse:
