@@ -89,7 +89,8 @@ def _multipart(client: httpx.Client, ledger: Ledger, rng: random.Random, tag: st
                 ledger.acked[key] = digest
 
 
-def _tasks(client: httpx.Client, ledger: Ledger, tag: str, stop: threading.Event) -> None:
+def _tasks(client: httpx.Client, ledger: Ledger, tag: str, stop: threading.Event,
+           submitted: threading.Event) -> None:
     """Three IMM tasks and one DashScope task a round, a moment apart: enough to be killed mid-way,
     few enough that the last start finishes them in reasonable time."""
     for i in range(3):
@@ -105,10 +106,11 @@ def _tasks(client: httpx.Client, ledger: Ledger, tag: str, stop: threading.Event
             with ledger.lock:
                 ledger.imm_tasks.append(answer.json()["TaskId"])
         if i == 0:
-            submitted = client.post(SUBMIT, json=seed_body(), headers=DASHSCOPE)
-            if submitted.status_code == 200:
+            answer = client.post(SUBMIT, json=seed_body(), headers=DASHSCOPE)
+            if answer.status_code == 200:
                 with ledger.lock:
-                    ledger.dashscope_tasks.append(submitted.json()["output"]["task_id"])
+                    ledger.dashscope_tasks.append(answer.json()["output"]["task_id"])
+            submitted.set()
         time.sleep(0.5)
 
 
@@ -185,16 +187,19 @@ def test_no_acknowledged_work_is_lost_across_kills(tmp_path: Path) -> None:
         server = LiveServer(data_dir=data, extra_args=args).start()
         try:
             _check_objects(server, ledger)  # what the last kill left
-            stop = threading.Event()
+            stop, submitted = threading.Event(), threading.Event()
             workers = [threading.Thread(target=_client_loop, args=(work, server.url, *rest), daemon=True)
                        for work, *rest in (
                            (_uploads, ledger, random.Random(rng.random()), f"{round_no}a", stop),
                            (_uploads, ledger, random.Random(rng.random()), f"{round_no}b", stop),
                            (_multipart, ledger, random.Random(rng.random()), f"{round_no}", stop),
-                           (_tasks, ledger, f"{round_no}", stop))]
+                           (_tasks, ledger, f"{round_no}", stop, submitted))]
             for worker in workers:
                 worker.start()
-            time.sleep(rng.uniform(1.0, 4.0))
+            # The kill comes at a random moment once this round's tasks are submitted (under load the
+            # submits alone can take seconds), while uploads and conversions are under way.
+            submitted.wait(60)
+            time.sleep(rng.uniform(0.2, 3.0))
             assert server.process is not None
             server.process.send_signal(signal.SIGKILL)
             server.process.wait()
