@@ -80,6 +80,12 @@ def _admin_paths() -> dict[str, Any]:
                 "responses": _answers(201, {"oneOf": [listed, {"type": "array"}]}, 400)},
             "delete": {"operationId": "removeFaults", "requestBody": _body(_ref(ScopeBody)),
                        "responses": _answers(200, listed, 400, 404)}},
+        "/_emulator/faults/report": {"get": {"operationId": "faultReport",
+                                             "responses": _answers(200, listed)}},
+        "/_emulator/oss/callback-public-key.pem": {"get": {
+            "operationId": "ossCallbackPublicKey", "security": [],
+            "responses": {"200": {"description": "the PEM key OSS upload callbacks are signed with",
+                                  "content": {"application/x-pem-file": {"schema": {"type": "string"}}}}}}},
         "/_emulator/faults/{rule_id}": {
             "parameters": [_path("rule_id")],
             "get": {"operationId": "getFault", "responses": _answers(200, listed, 404)},

@@ -172,3 +172,17 @@ def internal() -> ServiceError:
 
 def throttled() -> ServiceError:
     return ServiceError(503, "ServiceUnavailable", "Please reduce your request rate.")
+
+
+def invalid_callback(message: str, name: str) -> ServiceError:
+    return invalid_argument(message, name)
+
+
+def callback_failed(message: str) -> ServiceError:
+    """The upload is stored; only the callback failed (HTTP 203, a 2xx to both SDKs)."""
+    return ServiceError(203, "CallbackFailed", message)
+
+
+def part_not_sequential() -> ServiceError:
+    return ServiceError(400, "PartNotSequential", "For sequential multipart upload, you must upload or "
+                        "complete parts with sequential part number.")

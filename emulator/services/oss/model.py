@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from emulator.core.blobs import Blob, BlobStore
 from emulator.core.runtime import Runtime
-from emulator.services.oss import errors
+from emulator.services.oss import errors, sequential, styles
 from emulator.services.oss.documents import BucketInfo, ListResult, ObjectMeta
 
 if TYPE_CHECKING:
@@ -111,7 +111,9 @@ class OssModel:
             raise errors.bucket_not_empty(name)
         if next(self.rt.docs.scan(UPLOAD_KIND, ns, prefix, limit=1), None) is not None:
             raise errors.bucket_not_empty(name, uploads=True)
-        self.rt.docs.delete(BUCKET_KIND, ns, name)
+        with self.rt.docs.transaction():
+            self.rt.docs.delete(BUCKET_KIND, ns, name)
+            styles.drop_bucket(self.rt, ns, name)
 
     # ---- objects -------------------------------------------------------------------------
 
@@ -237,13 +239,14 @@ class OssModel:
 
     def initiate_upload(self, ns: str, bucket: str, key: str, content_type: str | None,
                         user_meta: dict[str, str] | None = None,
-                        headers: dict[str, str] | None = None) -> str:
+                        headers: dict[str, str] | None = None, sequential: bool = False) -> str:
         check_object_name(key)
         self.get_bucket(ns, bucket)
         upload_id = self.rt.ids.hex(32, upper=True)
         self.rt.docs.put(UPLOAD_KIND, ns, f"{bucket}/{upload_id}", {
             "bucket": bucket, "key": key, "upload_id": upload_id, "initiated": self.rt.clock.now(),
-            "content_type": content_type, "user_meta": user_meta or {}, "headers": headers or {}})
+            "content_type": content_type, "user_meta": user_meta or {}, "headers": headers or {},
+            "sequential": sequential})
         return upload_id
 
     def get_upload(self, ns: str, bucket: str, key: str, upload_id: str) -> dict[str, Any]:
@@ -323,6 +326,7 @@ class OssModel:
         numbers = [n for n, _ in parts]
         if numbers != sorted(numbers) or len(set(numbers)) != len(numbers):
             raise errors.invalid_part_order()
+        sequential.check_complete(upload, numbers)
         chosen = []
         for number, etag in parts:
             part = stored.get(number)
@@ -340,7 +344,7 @@ class OssModel:
                         writer.write(chunk)
             blob = writer.commit()
         meta = self.put_object(ns, bucket, key, blob, upload["content_type"], upload["user_meta"],
-                               upload["headers"], "Multipart",
+                               {**upload["headers"], **sequential.object_headers(upload, blob)}, "Multipart",
                                multipart_etag([p["md5"] for p in chosen]))
         self._drop_upload(ns, bucket, upload_id, stored.values())
         return meta
