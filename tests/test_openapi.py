@@ -17,7 +17,8 @@ def test_the_document_is_served_and_built_from_the_validating_documents() -> Non
         served = httpx.get(server.url + "/_emulator/openapi.json", timeout=10).json()
     assert served == openapi_document()
     rule = served["components"]["schemas"]["RuleDocument"]
-    assert set(rule["properties"]) == set(RuleDocument.model_fields)
+    fields = RuleDocument.model_fields
+    assert set(rule["properties"]) == {field.alias or name for name, field in fields.items()}
     assert rule["additionalProperties"] is False
     clock = served["components"]["schemas"]["ClockCommand"]["properties"]
     assert clock["set"] == {"format": "date-time", "title": "Set", "type": "string"}
