@@ -36,31 +36,40 @@ from emulator.core.ports import Publisher
 from emulator.core.runtime import Runtime
 from emulator.core.timefmt import http_date, iso_whole_seconds, parse_http_date, parse_iso
 from emulator.services.oss import (
+    append,
     async_process,
     callback,
+    compression,
     errors,
+    lifecycle,
     processing,
+    restore,
     seed,
     sequential,
+    storage,
+    symlink,
     traffic,
+    versioning,
     wire,
 )
-from emulator.services.oss.bodies import check_md5, read_small_body
+from emulator.services.oss.bodies import read_small_body
 from emulator.services.oss.documents import ObjectMeta
 from emulator.services.oss.model import OssModel, check_bucket_name
+from emulator.services.oss.uploads import content_type, receive_blob, stored_headers, user_meta
 
 log = logging.getLogger("emulator.oss")
 
 # Sub-resources that select an operation, in the order they are looked for.
 OPERATIONS = ("uploads", "uploadId", "delete", "acl", "bucketInfo", "location", "objectMeta",
-              "x-oss-process", "style", "x-oss-async-process")
+              "x-oss-process", "style", "x-oss-async-process", "versioning", "versions", "lifecycle",
+              "symlink", "restore", "append")
 # Real OSS sub-resources this emulator does not serve: answered with NotImplemented, not ignored.
-UNSUPPORTED = frozenset("""cors lifecycle website logging referer policy tagging versioning versions
- encryption replication inventory worm symlink restore append stat qos requestPayment
+UNSUPPORTED = frozenset("""cors website logging referer policy tagging
+ encryption replication inventory worm stat qos requestPayment
  transferAcceleration cname metaQuery""".split())
-STORED_HEADERS = ("cache-control", "content-disposition", "content-encoding", "content-language", "expires")
 ACLS = ("private", "public-read", "public-read-write")
 OBJECT_ACLS = ACLS + ("default",)
+CLIENT_SIDE_ENCRYPTION = "client-side-encryption-"
 
 
 Ctx = RequestContext[OssModel]
@@ -78,26 +87,12 @@ def _xml(body: bytes, status: int = 200, headers: dict[str, str] | None = None) 
     return Response(body, status, headers=headers, media_type=wire.XML_TYPE)
 
 
-def _user_meta(headers: dict[str, str]) -> dict[str, str]:
-    return {k[len("x-oss-meta-"):]: v for k, v in headers.items() if k.startswith("x-oss-meta-")}
-
-
-def _stored_headers(headers: dict[str, str]) -> dict[str, str]:
-    return {k: v for k, v in headers.items() if k in STORED_HEADERS}
-
-
-def _content_type(headers: dict[str, str]) -> str:
-    # OSS stores what the client sent, and application/octet-stream when it sent nothing (oss2 and
-    # the v2 SDK guess from the extension themselves, before sending).
-    return headers.get("content-type") or "application/octet-stream"
-
-
 def _check_acl(acl: str | None, allowed: tuple[str, ...]) -> None:
     if acl is not None and acl not in allowed:
         raise errors.invalid_acl(acl)
 
 
-def _object_headers(meta: ObjectMeta) -> dict[str, str]:
+def _object_headers(meta: ObjectMeta, now: float) -> dict[str, str]:
     headers = {
         "ETag": meta.etag, "Last-Modified": http_date(meta.last_modified),
         "x-oss-object-type": meta.object_type, "x-oss-storage-class": meta.storage_class,
@@ -105,7 +100,26 @@ def _object_headers(meta: ObjectMeta) -> dict[str, str]:
         "Content-Type": meta.content_type,
     }
     headers.update({f"x-oss-meta-{k}": v for k, v in meta.user_meta.items()})
-    headers.update({k.title(): v for k, v in meta.headers.items()})
+    headers.update({k if k.startswith("x-oss-") else k.title(): v for k, v in meta.headers.items()})
+    headers.update(restore.header(meta, now))
+    if meta.version_id:
+        headers["x-oss-version-id"] = meta.version_id
+    return headers
+
+
+def _version_param(ctx: Ctx) -> str | None:
+    version_id = ctx.query.get("versionId")
+    if version_id == "":
+        raise errors.invalid_version_id(version_id)
+    return version_id
+
+
+def _written(meta: ObjectMeta, **extra: str) -> dict[str, str]:
+    """The headers of an answer that stored an object (Put, Copy, Complete)."""
+    headers = {"ETag": meta.etag, "x-oss-hash-crc64ecma": str(meta.crc64), **extra}
+    headers.update({k: v for k, v in meta.headers.items() if k in storage.SSE_HEADERS})
+    if meta.version_id:
+        headers["x-oss-version-id"] = meta.version_id
     return headers
 
 
@@ -207,11 +221,12 @@ def render_error(ctx: Ctx, err: ServiceError) -> Response:
         details.setdefault("BucketName", ctx.bucket)
     rendered = ServiceError(err.status, err.code, err.message, **details)
     body = wire.error_xml(rendered, ctx.request_id, ctx.headers.get("host", ""))
+    extra = err.headers if isinstance(err, errors.HeadedError) else {}
     if err.status == 304:
         return Response(status_code=304)
     if ctx.method == "HEAD":
-        return Response(status_code=err.status, headers={"x-oss-err": wire.error_header(body)})
-    return _xml(body, err.status)
+        return Response(status_code=err.status, headers={"x-oss-err": wire.error_header(body), **extra})
+    return _xml(body, err.status, extra)
 
 
 def finish(ctx: Ctx, response: Response) -> None:
@@ -221,33 +236,6 @@ def finish(ctx: Ctx, response: Response) -> None:
 
 
 # ---- body helpers -------------------------------------------------------------------
-
-
-async def _receive_blob(ctx: Ctx) -> Blob:
-    """Stream the request body into a blob, enforcing Content-Length, size and Content-MD5."""
-    length = ctx.headers.get("content-length")
-    chunked = "chunked" in ctx.headers.get("transfer-encoding", "").lower()
-    if length is None and not chunked:
-        raise errors.missing_content_length()
-    limit = ctx.runtime.config.oss_max_object_size
-    if length is not None and (not length.isdigit() or int(length) > limit):
-        raise errors.entity_too_large("EntityTooLarge" if length.isdigit() else "InvalidArgument")
-    rate = traffic.requested(ctx.headers, ctx.query)
-    with ctx.runtime.blobs.writer(max_size=limit) as writer:
-        try:
-            async for chunk in traffic.paced(ctx.request.stream(), rate):
-                writer.write(chunk)
-        except OverflowError as exc:
-            raise errors.entity_too_large() from exc
-        if length is not None and writer.size != int(length):
-            raise errors.incomplete_body()
-        blob = writer.commit()
-    try:
-        check_md5(ctx, blob.md5_hex)
-    except ServiceError:
-        ctx.runtime.blobs.delete(blob.id)
-        raise
-    return blob
 
 
 # ---- service ------------------------------------------------------------------------
@@ -314,6 +302,7 @@ async def get_bucket_location(ctx: Ctx) -> Response:
 
 async def delete_bucket(ctx: Ctx) -> Response:
     ctx.model.delete_bucket(ctx.ns, ctx.bucket)
+    lifecycle.forget(ctx.runtime.docs, ctx.ns, ctx.bucket)  # a new bucket of that name starts bare
     return Response(status_code=204)
 
 
@@ -351,9 +340,11 @@ async def delete_multiple(ctx: Ctx) -> Response:
         raise errors.missing_argument("Content-MD5")
     quiet, keys = wire.parse_delete(await read_small_body(ctx), _url_encoded(ctx))
     ctx.model.get_bucket(ctx.ns, ctx.bucket)
-    for key in keys:
-        ctx.model.delete_object(ctx.ns, ctx.bucket, key)
-    return _xml(wire.delete_result_xml([] if quiet else keys, _url_encoded(ctx)))
+    deleted = []
+    for key, version_id in keys:
+        answered, marker = ctx.model.delete_object(ctx.ns, ctx.bucket, key, version_id)
+        deleted.append(wire.Deleted(key, version_id, marker, answered if marker else None))
+    return _xml(wire.delete_result_xml([] if quiet else deleted, _url_encoded(ctx)))
 
 
 async def list_uploads(ctx: Ctx) -> Response:
@@ -372,30 +363,40 @@ async def list_uploads(ctx: Ctx) -> Response:
 
 async def put_object(ctx: Ctx) -> Response:
     _check_acl(ctx.headers.get("x-oss-object-acl"), OBJECT_ACLS)
+    klass, kept = storage.storage_class(ctx.headers), stored_headers(ctx.headers)
     call_back = callback.requested(ctx.headers, ctx.query)
     ctx.model.get_bucket(ctx.ns, ctx.bucket)
-    blob = await _receive_blob(ctx)
+    blob = await receive_blob(ctx)
     meta = ctx.model.put_object(
-        ctx.ns, ctx.bucket, ctx.key, blob, _content_type(ctx.headers),
-        _user_meta(ctx.headers), _stored_headers(ctx.headers),
-        forbid_overwrite=ctx.headers.get("x-oss-forbid-overwrite", "").lower() == "true")
+        ctx.ns, ctx.bucket, ctx.key, blob, content_type(ctx.headers), user_meta(ctx.headers), kept,
+        forbid_overwrite=ctx.headers.get("x-oss-forbid-overwrite", "").lower() == "true",
+        storage_class=klass)
     content_md5 = base64.b64encode(bytes.fromhex(blob.md5_hex)).decode()
-    headers = {"ETag": meta.etag, "x-oss-hash-crc64ecma": str(meta.crc64), "Content-MD5": content_md5}
+    headers = _written(meta, **{"Content-MD5": content_md5})
     if call_back:
         return await callback.answer(ctx, call_back, meta, headers, content_md5)
     return Response(status_code=200, headers=headers)
 
 
 def _copy_source(ctx: Ctx) -> tuple[str, str, ObjectMeta]:
-    """The bucket, key and metadata x-oss-copy-source names, its copy conditions checked."""
-    source = ctx.headers["x-oss-copy-source"].split("?", 1)[0]
+    """The bucket, key and metadata x-oss-copy-source names (`?versionId=` picks a version), its
+    copy conditions checked; an archived source must be restored."""
+    source, _, query = ctx.headers["x-oss-copy-source"].partition("?")
+    version_id = None
+    if query:
+        name, _, value = query.partition("=")
+        if name != "versionId" or not value:
+            raise errors.invalid_argument("The x-oss-copy-source is invalid.", "x-oss-copy-source",
+                                          ctx.headers["x-oss-copy-source"])
+        version_id = unquote(value)
     src_bucket, _, src_key = source.lstrip("/").partition("/")
     src_bucket, src_key = unquote(src_bucket), unquote(src_key)
     if not src_bucket or not src_key:
         raise errors.invalid_argument("Copy Source must mention the source bucket and key: "
                                       "/sourcebucket/sourcekey.", "x-oss-copy-source",
                                       ctx.headers["x-oss-copy-source"])
-    src = ctx.model.head_object(ctx.ns, src_bucket, src_key)
+    src = ctx.model.head_object(ctx.ns, src_bucket, src_key, version_id)
+    restore.check_readable(src, ctx.runtime.clock.now())
     _check_conditions({k.replace("x-oss-copy-source-", ""): v for k, v in ctx.headers.items()
                        if k.startswith("x-oss-copy-source-if-")}, src)
     return src_bucket, src_key, src
@@ -406,22 +407,35 @@ async def copy_object(ctx: Ctx) -> Response:
     if directive not in ("COPY", "REPLACE"):
         raise errors.invalid_argument("Unknown metadata directive.", "x-oss-metadata-directive",
                                       directive)
-    src_bucket, src_key, _ = _copy_source(ctx)
+    klass = storage.storage_class(ctx.headers)
+    src_bucket, src_key, src = _copy_source(ctx)
     async for _ in ctx.request.stream():
         pass
+    replace = directive == "REPLACE"
+    meta_given = user_meta(ctx.headers)
+    if replace:  # OSS keeps a client-side-encrypted source's key material (bug 10)
+        meta_given = {**{k: v for k, v in src.user_meta.items() if k.startswith(CLIENT_SIDE_ENCRYPTION)},
+                      **meta_given}
+    kept = stored_headers(ctx.headers) if replace else storage.encryption(ctx.headers)
     meta = ctx.model.copy_object(
-        ctx.ns, src_bucket, src_key, ctx.bucket, ctx.key, directive == "REPLACE",
-        ctx.headers.get("content-type"), _user_meta(ctx.headers), _stored_headers(ctx.headers))
-    return _xml(wire.copy_result_xml(meta), headers={
-        "ETag": meta.etag, "x-oss-hash-crc64ecma": str(meta.crc64)})
+        ctx.ns, src_bucket, src_key, ctx.bucket, ctx.key, replace,
+        ctx.headers.get("content-type"), meta_given, kept, src_version=src.version_id,
+        storage_class=klass)
+    extra = {"x-oss-copy-source-version-id": src.version_id} if src.version_id else {}
+    return _xml(wire.copy_result_xml(meta), headers=_written(meta, **extra))
 
 
 async def get_object(ctx: Ctx) -> Response:
     rate = traffic.requested(ctx.headers, ctx.query)
     await ctx.model.produce_missing(ctx.ns, ctx.bucket, ctx.key)
-    meta = ctx.model.head_object(ctx.ns, ctx.bucket, ctx.key)
+    link = ctx.model.head_object(ctx.ns, ctx.bucket, ctx.key, _version_param(ctx))
+    now = ctx.runtime.clock.now()
+    meta = symlink.resolve(ctx.model, ctx.ns, link) if link.object_type == "Symlink" else link
+    restore.check_readable(meta, now)
     _check_conditions(ctx.headers, meta)
-    headers = _object_headers(meta)
+    headers = _object_headers(link, now)
+    if meta is not link:
+        headers.update(symlink.through(link, meta))
     for param, header in (("response-content-type", "Content-Type"),
                           ("response-content-disposition", "Content-Disposition"),
                           ("response-cache-control", "Cache-Control"),
@@ -443,29 +457,40 @@ async def get_object(ctx: Ctx) -> Response:
             headers["Content-Range"] = f"bytes {start}-{end}/{meta.size}"
     headers["Content-Length"] = str(max(0, end - start + 1))
     path = ctx.runtime.blobs.path(meta.blob_id)
+    if status == 200 and compression.wanted(ctx.headers, meta):
+        return await compression.gzipped(ctx.runtime, path, headers)
     # The stored Content-Type as it is: passed as media_type, Starlette would add a charset to text/*.
     return StreamingResponse(traffic.paced(_file_range(path, start, end), rate), status, headers=headers)
 
 
 async def head_object(ctx: Ctx) -> Response:
-    meta = ctx.model.head_object(ctx.ns, ctx.bucket, ctx.key)
+    link = ctx.model.head_object(ctx.ns, ctx.bucket, ctx.key, _version_param(ctx))
+    meta = symlink.resolve(ctx.model, ctx.ns, link) if link.object_type == "Symlink" else link
     _check_conditions(ctx.headers, meta)
-    headers = _object_headers(meta)
+    headers = _object_headers(link, ctx.runtime.clock.now())
+    if meta is not link:
+        headers.update(symlink.through(link, meta))
     headers["Content-Length"] = str(meta.size)
     return Response(status_code=200, headers=headers)
 
 
 async def get_object_meta(ctx: Ctx) -> Response:
-    meta = ctx.model.head_object(ctx.ns, ctx.bucket, ctx.key)
-    return Response(status_code=200, headers={
+    meta = ctx.model.head_object(ctx.ns, ctx.bucket, ctx.key, _version_param(ctx))
+    headers = {
         "ETag": meta.etag, "Content-Length": str(meta.size), "x-oss-hash-crc64ecma": str(meta.crc64),
         "Last-Modified": http_date(meta.last_modified),
-        "x-oss-last-access-time": http_date(meta.last_modified)})
+        "x-oss-last-access-time": http_date(meta.last_modified)}
+    if meta.version_id:
+        headers["x-oss-version-id"] = meta.version_id
+    return Response(status_code=200, headers=headers)
 
 
 async def delete_object(ctx: Ctx) -> Response:
-    ctx.model.delete_object(ctx.ns, ctx.bucket, ctx.key)
-    return Response(status_code=204)
+    version_id, marker = ctx.model.delete_object(ctx.ns, ctx.bucket, ctx.key, _version_param(ctx))
+    headers = {"x-oss-version-id": version_id} if version_id else {}
+    if marker:
+        headers["x-oss-delete-marker"] = "true"
+    return Response(status_code=204, headers=headers)
 
 
 async def get_object_acl(ctx: Ctx) -> Response:
@@ -477,12 +502,14 @@ async def get_object_acl(ctx: Ctx) -> Response:
 
 
 async def initiate_upload(ctx: Ctx) -> Response:
+    klass, kept = storage.storage_class(ctx.headers), stored_headers(ctx.headers)
     await read_small_body(ctx)
     upload_id = ctx.model.initiate_upload(ctx.ns, ctx.bucket, ctx.key,
-                                           _content_type(ctx.headers),
-                                           _user_meta(ctx.headers), _stored_headers(ctx.headers),
-                                           sequential=sequential.QUERY in ctx.query)
-    return _xml(wire.initiate_xml(ctx.bucket, ctx.key, upload_id, _url_encoded(ctx)))
+                                           content_type(ctx.headers),
+                                           user_meta(ctx.headers), kept,
+                                           sequential=sequential.QUERY in ctx.query, storage_class=klass)
+    echo = {k: v for k, v in kept.items() if k in storage.SSE_HEADERS}
+    return _xml(wire.initiate_xml(ctx.bucket, ctx.key, upload_id, _url_encoded(ctx)), headers=echo)
 
 
 def _part_number(ctx: Ctx) -> int:
@@ -500,10 +527,11 @@ async def upload_part(ctx: Ctx) -> Response:
     sequential.check_part(upload, (p["number"] for p in ctx.model.list_parts(ctx.ns, ctx.bucket, ctx.key,
                                                                           upload_id)), number)
     copying = "x-oss-copy-source" in ctx.headers
-    blob = await (_copied_part(ctx) if copying else _receive_blob(ctx))
+    blob = await (_copied_part(ctx) if copying else receive_blob(ctx))
     part = ctx.model.upload_part(ctx.ns, ctx.bucket, ctx.key, upload_id, number, blob)
     headers = {"ETag": part["etag"], "x-oss-hash-crc64ecma": str(part["crc64"]),
-               "Content-MD5": base64.b64encode(bytes.fromhex(blob.md5_hex)).decode()}
+               "Content-MD5": base64.b64encode(bytes.fromhex(blob.md5_hex)).decode(),
+               **{k: v for k, v in upload["headers"].items() if k in storage.SSE_HEADERS}}
     if copying:
         return _xml(wire.copy_part_xml(part["etag"], part["last_modified"]), headers=headers)
     return Response(status_code=200, headers=headers)
@@ -551,7 +579,7 @@ async def complete_upload(ctx: Ctx) -> Response:
     ctx.model.get_upload(ctx.ns, ctx.bucket, ctx.key, upload_id)
     parts = None if complete_all else wire.parse_complete(body)
     meta = ctx.model.complete_upload(ctx.ns, ctx.bucket, ctx.key, upload_id, parts)
-    headers = {"ETag": meta.etag, "x-oss-hash-crc64ecma": str(meta.crc64)}
+    headers = _written(meta)
     if call_back:
         return await callback.answer(ctx, call_back, meta, headers)
     return _xml(wire.complete_xml(ctx.base_url, meta, _url_encoded(ctx)), headers=headers)
@@ -610,8 +638,8 @@ async def post_object(ctx: Ctx) -> Response:
     content_type = (form.get("content-type") or form.get("x-oss-content-type")
                     or (upload.headers.get("content-type") if upload.headers else None)
                     or mimetypes.guess_type(key)[0])
-    meta = ctx.model.put_object(ctx.ns, ctx.bucket, key, blob, content_type, _user_meta(form),
-                                 _stored_headers(form), forbid_overwrite=forbid == "true")
+    meta = ctx.model.put_object(ctx.ns, ctx.bucket, key, blob, content_type, user_meta(form),
+                                 stored_headers(form), forbid_overwrite=forbid == "true")
     headers = {"ETag": meta.etag, "x-oss-hash-crc64ecma": str(meta.crc64)}
     if call_back:
         return await callback.answer(ctx, call_back, meta, headers,
@@ -738,6 +766,17 @@ TABLE: list[tuple[str, str, str | None, str, Handler]] = [
     ("GET", "bucket", "style", "GetStyle", processing.get_style),
     ("DELETE", "bucket", "style", "DeleteStyle", processing.delete_style),
     ("POST", "object", "x-oss-async-process", "AsyncProcessObject", async_process.async_process_object),
+    # Versioning, lifecycle, archives, appends, symlinks (their own modules).
+    ("PUT", "bucket", "versioning", "PutBucketVersioning", versioning.put_bucket_versioning),
+    ("GET", "bucket", "versioning", "GetBucketVersioning", versioning.get_bucket_versioning),
+    ("GET", "bucket", "versions", "ListObjectVersions", versioning.list_object_versions),
+    ("PUT", "bucket", "lifecycle", "PutBucketLifecycle", lifecycle.put_bucket_lifecycle),
+    ("GET", "bucket", "lifecycle", "GetBucketLifecycle", lifecycle.get_bucket_lifecycle),
+    ("DELETE", "bucket", "lifecycle", "DeleteBucketLifecycle", lifecycle.delete_bucket_lifecycle),
+    ("POST", "object", "restore", "RestoreObject", restore.restore_object),
+    ("POST", "object", "append", "AppendObject", append.append_object),
+    ("PUT", "object", "symlink", "PutSymlink", symlink.put_symlink),
+    ("GET", "object", "symlink", "GetSymlink", symlink.get_symlink),
 ]
 _BY_REQUEST = {(method, level, sub): name for method, level, sub, name, _ in TABLE}
 ROUTES: dict[str, Handler] = {name: handler for *_, name, handler in TABLE}
@@ -762,6 +801,15 @@ def operation(method: str, level: str, query: dict[str, str], headers: dict[str,
 def build_oss(runtime: Runtime, publisher: Publisher | None = None) -> Service[OssModel]:
     model = OssModel(runtime)
     processor = model.async_processor = async_process.AsyncProcessor(runtime, model, publisher)
+    expiry = lifecycle.LifecycleRunner(model)
+
+    async def startup() -> None:
+        await processor.resume()
+        await expiry.start()
+
+    async def shutdown() -> None:
+        await expiry.close()
+        await processor.close()
 
     def reset(namespace: str | None) -> None:
         processor.cancel(namespace)
@@ -779,5 +827,5 @@ def build_oss(runtime: Runtime, publisher: Publisher | None = None) -> Service[O
         "oss", model, parse=parse, admit=admit, routes=ROUTES, render_error=render_error, finish=finish,
         reset=reset, info=info, media_type=wire.XML_TYPE,
         billing=lambda namespace: processing.billing(runtime, namespace),
-        startup=processor.resume, shutdown=processor.close, tasks=processor.tasks,
+        startup=startup, shutdown=shutdown, tasks=processor.tasks,
         throttle=(throttled.status, throttled.code, throttled.message, None))
