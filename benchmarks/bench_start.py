@@ -4,8 +4,8 @@ python benchmarks/bench_start.py [--runs N] [--baseline CHECKOUT]
 Starts `aliyun-emulator serve --ephemeral --port P` (the console script beside this Python) and
 polls /_emulator/health over a raw socket every 2 ms; reports the time from process start to the
 first answer of any status (503 "loading" while the emulator is built behind the open port), to
-the first 200 (ready: every request is served), and the process's resident memory once it is idle
-after that. As baselines measured in the
+the first 200 (ready: every request is served), and the process's resident memory at its first
+answer and once it is idle after the first 200. As baselines measured in the
 same run, interleaved with it: a bare `python -c pass` (which no Python server can beat) and, with
 --baseline, `python -m emulator serve` run from another checkout (an older commit, say).
 """
@@ -44,24 +44,25 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def time_to_health(command: list[str], cwd: Path | None = None) -> tuple[float, float, float]:
-    """Seconds from spawning the server to its first answer and to its first 200; its RSS when idle
-    after."""
+def time_to_health(command: list[str], cwd: Path | None = None) -> tuple[float, float, float, float]:
+    """Seconds from spawning the server to its first answer and to its first 200; its RSS (MB) at
+    the first answer and when idle after the first 200."""
     port = free_port()
     start = time.perf_counter()
     process = subprocess.Popen([*command, "--port", str(port)], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, cwd=cwd)
-    first = None
+    first = first_rss = None
     try:
         while (status := health_status(port)) != 200:
             if status is not None and first is None:
-                first = time.perf_counter() - start
+                first, first_rss = time.perf_counter() - start, rss_mb(process.pid)
             if process.poll() is not None or time.perf_counter() - start > 30:
                 raise RuntimeError("the emulator did not become healthy")
             time.sleep(0.002)
         ready = time.perf_counter() - start
+        first_rss = first_rss or rss_mb(process.pid)
         time.sleep(1.0)  # idle: whatever start-up left behind has settled
-        return first or ready, ready, rss_mb(process.pid)
+        return first or ready, ready, first_rss, rss_mb(process.pid)
     finally:
         process.terminate()
         process.wait(10)
@@ -78,10 +79,11 @@ def seconds(label: str, values: list[float]) -> str:
             f"worst {max(values):.3f})")
 
 
-def report(label: str, runs: list[tuple[float, float, float]]) -> None:
-    first, ready, rss = zip(*runs, strict=True)
-    print(f"{label}: {seconds('first answer', first)}; {seconds('ready (200)', ready)}; "
-          f"idle RSS median {statistics.median(rss):.1f} MB (max {max(rss):.1f})")
+def report(label: str, runs: list[tuple[float, float, float, float]]) -> None:
+    first, ready, first_rss, rss = zip(*runs, strict=True)
+    print(f"{label}: {seconds('first answer', first)}; {seconds('ready (200)', ready)}; RSS median "
+          f"{statistics.median(first_rss):.1f} MB at the first answer, {statistics.median(rss):.1f} MB "
+          f"idle once ready (max {max(rss):.1f})")
 
 
 def main() -> None:
