@@ -35,6 +35,9 @@ class StartError(Exception):
     """Why the server cannot start, in one line."""
 
 
+GIL_SWITCH_SECONDS = 0.0005
+
+
 def uvicorn_config(app, config: Listen | Config) -> uvicorn.Config:
     return uvicorn.Config(
         app, host=config.host, port=config.port, log_level=config.log_level,
@@ -149,6 +152,11 @@ def serve(overrides: dict[str, Any]) -> int:
         except ConfigError as exc:
             print(f"aliyun-emulator serve: {exc}", file=sys.stderr)
             return 2
+    # A task's Python work (DashScope's frame compositing) holds the GIL in 5 ms slices by
+    # default, and the event loop waits up to a slice at every socket or SQLite call it makes:
+    # polls took 20-50 ms while a render ran. Shorter slices keep them at a few milliseconds (and
+    # health answers prompt while the emulator is built in a thread at start).
+    sys.setswitchinterval(GIL_SWITCH_SECONDS)
     try:
         sock = bind(listen.host, listen.port)
     except StartError as exc:
