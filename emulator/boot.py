@@ -47,18 +47,23 @@ async def _answer(send: Send, status: int, body: dict[str, Any]) -> None:
 
 
 class Boot:
-    """`Boot(build, on_ready, on_failure)`: `build()` runs in a thread once uvicorn has started
-    (it raises an exception whose text is the one-line reason to refuse the start); `on_ready(app)`
-    runs once the built app has started; `on_failure(reason)` when either failed."""
+    """`Boot(build, on_ready, on_failure, close)`: `build()` runs in a thread once uvicorn has
+    started (it raises an exception whose text is the one-line reason to refuse the start);
+    `on_ready(app)` runs once the built app has started; `on_failure(reason)` when either failed;
+    `close(app)` at the end of uvicorn's shutdown, after the app's own (still inside uvicorn's run:
+    on SIGTERM uvicorn ends the process by the signal once it returns, before any `finally` of
+    the caller's could run)."""
 
     def __init__(self, build: Callable[[], BuiltApp], on_ready: Callable[[BuiltApp], None],
-                 on_failure: Callable[[str], None]) -> None:
+                 on_failure: Callable[[str], None], close: Callable[[BuiltApp], None]) -> None:
         self.build = build
         self.on_ready = on_ready
         self.on_failure = on_failure
+        self.close = close
         self.app: BuiltApp | None = None
         self.started = False
         self.failure: str | None = None
+        self._stopping = False
         self._settled: asyncio.Event | None = None
         self._loading: asyncio.Task[None] | None = None
 
@@ -95,6 +100,8 @@ class Boot:
             except Exception as exc:  # the builder's one-line reason
                 self.failure = str(exc)
                 return
+            if self._stopping:  # stopped while it loaded: there is nothing to start for
+                return
             try:
                 await self.app.startup()
             except Exception as exc:
@@ -102,7 +109,8 @@ class Boot:
                 self.failure = f"start-up failed: {exc!r}"
                 return
             self.started = True
-            self.on_ready(self.app)
+            if not self._stopping:
+                self.on_ready(self.app)
         finally:
             assert self._settled is not None
             self._settled.set()
@@ -117,9 +125,12 @@ class Boot:
                 self._loading = asyncio.create_task(self._load(), name="build the emulator")
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                self._stopping = True
                 if self._loading is not None:
                     await self._loading  # a build cannot be interrupted: let it end, then shut down
-                if self.started and self.app is not None:
-                    await self.app.shutdown()
+                if self.app is not None:
+                    if self.started:
+                        await self.app.shutdown()
+                    self.close(self.app)
                 await send({"type": "lifespan.shutdown.complete"})
                 return

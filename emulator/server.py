@@ -125,11 +125,11 @@ def build(overrides: dict[str, Any], port: int) -> EmulatorApp:
         raise StartError(str(exc)) from exc
 
 
-def announce(app: EmulatorApp, sock: socket.socket) -> None:
+def announce(app: EmulatorApp, loopback: bool) -> None:
     """The banner, once the emulator answers everything."""
     config = app.runtime.config
     where = "ephemeral" if config.ephemeral else str(app.runtime.data_dir)
-    if not config.admin_token and not is_loopback(sock):
+    if not config.admin_token and not loopback:
         print(f"aliyun-emulator: warning: listening on {config.host} without --admin-token: anyone who "
               f"reaches this port can read every namespace's keys at /_emulator/namespaces",
               file=sys.stderr, flush=True)
@@ -166,13 +166,13 @@ def serve(overrides: dict[str, Any]) -> int:
     def stop(reason: str) -> None:  # the reason is printed once uvicorn has stopped
         server.should_exit = True
 
-    boot = Boot(partial(build, overrides, sock.getsockname()[1]), partial(announce, sock=sock), stop)
+    def close(app: EmulatorApp) -> None:  # an ephemeral data directory is removed here
+        app.runtime.close()
+
+    boot = Boot(partial(build, overrides, sock.getsockname()[1]),
+                partial(announce, loopback=is_loopback(sock)), stop, close)
     server = uvicorn.Server(uvicorn_config(boot, listen))
-    try:
-        server.run(sockets=[sock])
-    finally:
-        if boot.app is not None:
-            boot.app.runtime.close()
+    server.run(sockets=[sock])
     if boot.failure:
         print(f"aliyun-emulator serve: {boot.failure}", file=sys.stderr)
         return 2

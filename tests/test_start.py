@@ -102,7 +102,7 @@ async def _run_boot(build_blocks: threading.Event, built: Built, fails: str | No
 
     ready: list[Built] = []
     failures: list[str] = []
-    boot = Boot(build, ready.append, failures.append)
+    boot = Boot(build, ready.append, failures.append, lambda app: app.events.append("close"))
     lifespan = Lifespan(boot)
     seen: dict[str, Any] = {"startup": await lifespan.say("startup")}
     transport = httpx.ASGITransport(app=boot)
@@ -131,7 +131,7 @@ def test_health_says_loading_and_other_requests_wait_for_the_build() -> None:
     assert seen["after"] == (200, "/bucket/key")  # the built app's answer, once built
     assert seen["health"] == (200, "/_emulator/health")  # from then on the built app answers health
     assert seen["ready"] == [built] and seen["failures"] == []
-    assert seen["events"] == ["startup", "shutdown"]
+    assert seen["events"] == ["startup", "shutdown", "close"]
     assert seen["shutdown"] == "lifespan.shutdown.complete"
 
 
@@ -147,9 +147,12 @@ def test_a_failed_build_says_why_and_answers_failed() -> None:
 # ---- the real server process -----------------------------------------------------------------------
 
 def _spawn(tmp_path: Path, *args: str) -> tuple[subprocess.Popen, int, Path]:
+    """The server on a free port, its ephemeral data directory made under tmp_path/"tmp"."""
     port = free_port()
     log = tmp_path / "server.log"
+    (tmp_path / "tmp").mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("EMULATOR_")}
+    env["TMPDIR"] = str(tmp_path / "tmp")
     with log.open("wb") as stderr:
         process = subprocess.Popen([sys.executable, "-m", "emulator", "serve", "--ephemeral", "--port",
                                     str(port), *args], stdout=subprocess.DEVNULL, stderr=stderr, env=env)
@@ -257,3 +260,29 @@ def test_a_scenario_loads_before_anything_but_health_answers(tmp_path: Path) -> 
         assert _wait_ready(port) == [(200, "ok")]
     finally:
         _stop(process)
+
+
+def test_a_stopped_server_removes_its_ephemeral_data_dir(tmp_path: Path) -> None:
+    process, port, log = _spawn(tmp_path)
+    try:
+        _first_health(process, port, log)
+        _wait_ready(port)
+        assert [p.name[:16] for p in (tmp_path / "tmp").iterdir()] == ["aliyun-emulator-"]
+    finally:
+        _stop(process)
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_a_server_stopped_while_loading_stops_once_loaded_and_leaves_nothing(tmp_path: Path) -> None:
+    scenario = tmp_path / "scenario.yaml"
+    os.mkfifo(scenario)
+    process, port, log = _spawn(tmp_path, "--scenario", str(scenario))
+    try:
+        assert _first_health(process, port, log).status_code == 503
+        process.terminate()
+        scenario.write_text(SCENARIO)  # the build it waited for ends; nothing is started
+        process.wait(30)
+    finally:
+        _stop(process)
+    assert list((tmp_path / "tmp").iterdir()) == []
+    assert "on http://" not in log.read_text()  # never announced
