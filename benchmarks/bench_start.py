@@ -2,11 +2,11 @@
 python benchmarks/bench_start.py [--runs N] [--poll-ms MS] [--baseline CHECKOUT]
 
 Starts `aliyun-emulator serve --ephemeral --port P` (the console script beside this Python) and
-polls /_emulator/health over a raw socket every 2 ms (--poll-ms); reports the time from process start to the
-first answer of any status (503 "loading" while the emulator is built behind the open port), to
-the first 200 (ready: every request is served), and the process's resident memory at its first
-answer and once it is idle after the first 200. As baselines measured in the
-same run, interleaved with it: a bare `python -c pass` (which no Python server can beat) and, with
+polls /_emulator/health over a raw socket every 2 ms (--poll-ms); reports the time from process
+start to the first answer of any status (503 "loading" while the emulator is built behind the
+open port), to the first 200 (ready: every request is served), and the process's resident memory
+at its first answer and once it is idle after the first 200. As baselines measured in the same
+run, interleaved with it: a bare `python -c pass` (which no Python server can beat) and, with
 --baseline, `python -m emulator serve` run from another checkout (an older commit, say).
 """
 
