@@ -60,6 +60,15 @@ def test_a_negative_flag_is_left_to_the_full_check() -> None:
     assert read_listen({"max_connections_per_client": -1}) is None
 
 
+def test_what_opens_the_port_loads_none_of_the_emulator() -> None:
+    """`serve` up to the open port imports neither pydantic nor Starlette nor any service: the build
+    thread does (a fresh interpreter, as a start is)."""
+    heavy = ("pydantic", "starlette", "PIL", "emulator.app", "emulator.config", "emulator.core.runtime")
+    code = f"import sys, emulator.cli, emulator.server; print([m for m in {heavy!r} if m in sys.modules])"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]"
+
+
 # ---- the loading app, in process -------------------------------------------------------------------
 
 class Built:
