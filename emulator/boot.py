@@ -98,7 +98,7 @@ class Boot:
             try:
                 self.app = await asyncio.to_thread(self.build)
             except Exception as exc:  # the builder's one-line reason
-                self.failure = str(exc)
+                self.failure = str(exc) or repr(exc)
                 return
             if self._stopping:  # stopped while it loaded: there is nothing to start for
                 return
