@@ -22,6 +22,8 @@ class ObjectMeta:
     user_meta: dict[str, str] = field(default_factory=dict)
     # Headers stored with the object and given back on GET (Cache-Control, Content-Disposition...).
     headers: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)  # x-oss-tagging, PutObjectTagging
+    acl: str = "default"  # x-oss-object-acl, PutObjectAcl; "default" inherits the bucket's
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> ObjectMeta:

@@ -27,6 +27,7 @@ BUCKET_KIND = "oss-bucket"
 OBJECT_KIND = "oss-object"
 UPLOAD_KIND = "oss-upload"
 PART_KIND = "oss-part"
+CONFIG_KIND = "oss-bucket-config"  # bucket_config.py: CORS, tags, referer, policy, website...
 
 MAX_KEY_BYTES = 1023
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
@@ -111,7 +112,10 @@ class OssModel:
             raise errors.bucket_not_empty(name)
         if next(self.rt.docs.scan(UPLOAD_KIND, ns, prefix, limit=1), None) is not None:
             raise errors.bucket_not_empty(name, uploads=True)
-        self.rt.docs.delete(BUCKET_KIND, ns, name)
+        with self.rt.docs.transaction():
+            for config_key, _ in list(self.rt.docs.scan(CONFIG_KIND, ns, prefix)):
+                self.rt.docs.delete(CONFIG_KIND, ns, config_key)
+            self.rt.docs.delete(BUCKET_KIND, ns, name)
 
     # ---- objects -------------------------------------------------------------------------
 
@@ -164,6 +168,24 @@ class OssModel:
             self.get_bucket(ns, bucket)
             raise errors.no_such_key(key)
         return ObjectMeta.from_doc(doc)
+
+    def set_object_fields(self, ns: str, bucket: str, key: str, **fields: Any) -> ObjectMeta:
+        """Change attributes of an object that are not its data (tags, ACL); Last-Modified stays."""
+        doc_key = self._object_doc_key(bucket, key)
+        with self.rt.docs.transaction():
+            doc = self.rt.docs.get(OBJECT_KIND, ns, doc_key)
+            if doc is None:
+                self.get_bucket(ns, bucket)
+                raise errors.no_such_key(key)
+            doc.update(fields)
+            self.rt.docs.put(OBJECT_KIND, ns, doc_key, doc)
+        return ObjectMeta.from_doc(doc)
+
+    def set_upload_fields(self, ns: str, bucket: str, upload_id: str, **fields: Any) -> None:
+        """Attributes an upload gives its object on completion (x-oss-tagging, x-oss-object-acl)."""
+        doc = self.rt.docs.get(UPLOAD_KIND, ns, f"{bucket}/{upload_id}")
+        if doc is not None:
+            self.rt.docs.put(UPLOAD_KIND, ns, f"{bucket}/{upload_id}", {**doc, **fields})
 
     def object_path(self, ns: str, bucket: str, key: str) -> Path:
         """The file holding an object's bytes, for readers such as ffmpeg. Read-only."""

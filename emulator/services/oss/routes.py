@@ -35,7 +35,18 @@ from emulator.core.pipeline import Handler, RequestContext, Service
 from emulator.core.ports import Publisher
 from emulator.core.runtime import Runtime
 from emulator.core.timefmt import http_date, iso_whole_seconds, parse_http_date, parse_iso
-from emulator.services.oss import async_process, errors, processing, seed, wire
+from emulator.services.oss import (
+    access,
+    async_process,
+    bucket_config,
+    cors,
+    errors,
+    processing,
+    seed,
+    subresources,
+    tagging,
+    wire,
+)
 from emulator.services.oss.bodies import check_md5, read_small_body
 from emulator.services.oss.documents import ObjectMeta
 from emulator.services.oss.model import OssModel, check_bucket_name
@@ -44,14 +55,11 @@ log = logging.getLogger("emulator.oss")
 
 # Sub-resources that select an operation, in the order they are looked for.
 OPERATIONS = ("uploads", "uploadId", "delete", "acl", "bucketInfo", "location", "objectMeta",
-              "x-oss-process", "style", "x-oss-async-process")
-# Real OSS sub-resources this emulator does not serve: answered with NotImplemented, not ignored.
-UNSUPPORTED = frozenset("""cors lifecycle website logging referer policy tagging versioning versions
- encryption replication inventory worm symlink restore append stat qos requestPayment
- transferAcceleration cname metaQuery""".split())
+              "x-oss-process", "style", "x-oss-async-process") + (
+              "tagging", "cors", "referer", "policy", "policyStatus", "logging", "website",
+              "encryption", "publicAccessBlock", "regions")
 STORED_HEADERS = ("cache-control", "content-disposition", "content-encoding", "content-language", "expires")
 ACLS = ("private", "public-read", "public-read-write")
-OBJECT_ACLS = ACLS + ("default",)
 
 
 Ctx = RequestContext[OssModel]
@@ -97,6 +105,8 @@ def _object_headers(meta: ObjectMeta) -> dict[str, str]:
     }
     headers.update({f"x-oss-meta-{k}": v for k, v in meta.user_meta.items()})
     headers.update({k.title(): v for k, v in meta.headers.items()})
+    if meta.tags:
+        headers["x-oss-tagging-count"] = str(len(meta.tags))
     return headers
 
 
@@ -138,9 +148,10 @@ async def parse(ctx: Ctx) -> None:
     except ServiceError as err:
         ctx.error = err
         return
-    unsupported = UNSUPPORTED.intersection(ctx.query)
+    # Any other sub-resource OSS defines is refused, never taken for a plain operation.
+    unsupported = subresources.first_unserved(ctx.query, SERVED)
     if unsupported:
-        ctx.error = errors.not_implemented(sorted(unsupported)[0])
+        ctx.error = errors.not_implemented(unsupported)
     elif found is None:
         ctx.error = errors.method_not_allowed(ctx.method, _level(ctx))
 
@@ -148,7 +159,8 @@ async def parse(ctx: Ctx) -> None:
 async def admit(ctx: Ctx) -> None:
     if ctx.error is not None:
         raise ctx.error
-    if ctx.operation != "PostObject":  # a form upload carries its signature in the form
+    # A form upload carries its signature in the form; a CORS preflight is never signed.
+    if ctx.operation not in ("PostObject", "OptionObject"):
         _authenticate(ctx)
 
 
@@ -161,11 +173,15 @@ def _authenticate(ctx: Ctx) -> None:
                            **err.details) from err
     verify = ctx.runtime.config.verify_signatures
     ctx.namespace = DEFAULT_NAMESPACE
+    creds = ctx.runtime.accounts.by_access_key(claim.access_key_id) if claim else None
+    if verify:
+        _bucket_first(ctx, creds)
+    if claim is None or "authorization" not in ctx.headers:
+        access.check_referer(ctx, creds.namespace if creds else DEFAULT_NAMESPACE)
     if claim is None:
-        if verify and not _anonymous_allowed(ctx, ctx.method, _level(ctx)):
+        if verify and not access.anonymous_allowed(ctx, ctx.method, _level(ctx)):
             raise errors.access_denied()
         return
-    creds = ctx.runtime.accounts.by_access_key(claim.access_key_id)
     if creds is None:
         if verify:
             raise errors.invalid_access_key(claim.access_key_id)
@@ -183,13 +199,13 @@ def _authenticate(ctx: Ctx) -> None:
     ctx.namespace, ctx.credentials = creds.namespace, creds
 
 
-def _anonymous_allowed(ctx: Ctx, method: str, level: str) -> bool:
-    if not ctx.bucket or not ctx.model.bucket_exists(DEFAULT_NAMESPACE, ctx.bucket):
-        return False
-    acl = ctx.model.get_bucket(DEFAULT_NAMESPACE, ctx.bucket).acl
-    if method in ("GET", "HEAD") and level == "object":
-        return acl in ("public-read", "public-read-write")
-    return acl == "public-read-write" and level == "object"
+def _bucket_first(ctx: Ctx, creds: Credentials | None) -> None:
+    """OSS finds the bucket before it checks who asks: a missing bucket is 404 NoSuchBucket even
+    for an unknown AccessKeyId or a wrong signature. An unknown key (or none) is judged against
+    the default namespace only, so it never reveals a bucket of another namespace."""
+    if ctx.bucket and ctx.operation != "PutBucket":
+        ns = creds.namespace if creds else DEFAULT_NAMESPACE
+        ctx.model.get_bucket(ns, ctx.bucket)
 
 
 def render_error(ctx: Ctx, err: ServiceError) -> Response:
@@ -197,18 +213,21 @@ def render_error(ctx: Ctx, err: ServiceError) -> Response:
     if ctx.bucket and err.code == "NoSuchBucket":
         details.setdefault("BucketName", ctx.bucket)
     rendered = ServiceError(err.status, err.code, err.message, **details)
-    body = wire.error_xml(rendered, ctx.request_id, ctx.headers.get("host", ""))
+    ec = wire.error_code_ec(rendered)
+    body = wire.error_xml(rendered, ctx.request_id, ctx.headers.get("host", ""), ec)
     if err.status == 304:
         return Response(status_code=304)
     if ctx.method == "HEAD":
-        return Response(status_code=err.status, headers={"x-oss-err": wire.error_header(body)})
-    return _xml(body, err.status)
+        return Response(status_code=err.status, headers={"x-oss-err": wire.error_header(body),
+                                                         "x-oss-ec": ec})
+    return _xml(body, err.status, headers={"x-oss-ec": ec})
 
 
 def finish(ctx: Ctx, response: Response) -> None:
     response.headers["x-oss-request-id"] = ctx.request_id
     response.headers["Date"] = http_date(ctx.runtime.clock.now())
     response.headers["Server"] = "AliyunOSS"
+    cors.decorate(ctx, response)
 
 
 # ---- body helpers -------------------------------------------------------------------
@@ -360,14 +379,30 @@ async def list_uploads(ctx: Ctx) -> Response:
 # ---- objects ------------------------------------------------------------------------
 
 
+def _object_attributes(ctx: Ctx, form: dict[str, str] | None = None) -> dict[str, Any]:
+    """Tags and ACL a new object gets from x-oss-tagging and x-oss-object-acl (headers, or the
+    fields of a PostObject form), checked before anything is stored."""
+    source = ctx.headers if form is None else form
+    access.check_object_acl(source.get("x-oss-object-acl"))
+    tags = (tagging.check_object_tags(tagging.parse_tagging_header(source["x-oss-tagging"]))
+            if "x-oss-tagging" in source else None)
+    return {k: v for k, v in (("tags", tags), ("acl", source.get("x-oss-object-acl"))) if v}
+
+
+def _set_attributes(ctx: Ctx, key: str, attributes: dict[str, Any]) -> None:
+    if attributes:
+        ctx.model.set_object_fields(ctx.ns, ctx.bucket, key, **attributes)
+
+
 async def put_object(ctx: Ctx) -> Response:
-    _check_acl(ctx.headers.get("x-oss-object-acl"), OBJECT_ACLS)
+    attributes = _object_attributes(ctx)
     ctx.model.get_bucket(ctx.ns, ctx.bucket)
     blob = await _receive_blob(ctx)
     meta = ctx.model.put_object(
         ctx.ns, ctx.bucket, ctx.key, blob, _content_type(ctx.headers),
         _user_meta(ctx.headers), _stored_headers(ctx.headers),
         forbid_overwrite=ctx.headers.get("x-oss-forbid-overwrite", "").lower() == "true")
+    _set_attributes(ctx, ctx.key, attributes)
     return Response(status_code=200, headers={
         "ETag": meta.etag, "x-oss-hash-crc64ecma": str(meta.crc64),
         "Content-MD5": base64.b64encode(bytes.fromhex(blob.md5_hex)).decode()})
@@ -393,12 +428,20 @@ async def copy_object(ctx: Ctx) -> Response:
     if directive not in ("COPY", "REPLACE"):
         raise errors.invalid_argument("Unknown metadata directive.", "x-oss-metadata-directive",
                                       directive)
-    src_bucket, src_key, _ = _copy_source(ctx)
+    tag_directive = ctx.headers.get("x-oss-tagging-directive", "Copy")
+    if tag_directive.upper() not in ("COPY", "REPLACE"):
+        raise errors.invalid_argument("Unknown tagging directive.", "x-oss-tagging-directive",
+                                      tag_directive)
+    attributes = _object_attributes(ctx)
+    src_bucket, src_key, src = _copy_source(ctx)
+    if tag_directive.upper() == "COPY":
+        attributes["tags"] = src.tags
     async for _ in ctx.request.stream():
         pass
     meta = ctx.model.copy_object(
         ctx.ns, src_bucket, src_key, ctx.bucket, ctx.key, directive == "REPLACE",
         ctx.headers.get("content-type"), _user_meta(ctx.headers), _stored_headers(ctx.headers))
+    _set_attributes(ctx, ctx.key, attributes)
     return _xml(wire.copy_result_xml(meta), headers={
         "ETag": meta.etag, "x-oss-hash-crc64ecma": str(meta.crc64)})
 
@@ -454,19 +497,17 @@ async def delete_object(ctx: Ctx) -> Response:
     return Response(status_code=204)
 
 
-async def get_object_acl(ctx: Ctx) -> Response:
-    ctx.model.head_object(ctx.ns, ctx.bucket, ctx.key)
-    return _xml(wire.acl_xml("default", _owner(ctx)))
-
-
 # ---- multipart ----------------------------------------------------------------------
 
 
 async def initiate_upload(ctx: Ctx) -> Response:
+    attributes = _object_attributes(ctx)
     await read_small_body(ctx)
     upload_id = ctx.model.initiate_upload(ctx.ns, ctx.bucket, ctx.key,
                                            _content_type(ctx.headers),
                                            _user_meta(ctx.headers), _stored_headers(ctx.headers))
+    if attributes:
+        ctx.model.set_upload_fields(ctx.ns, ctx.bucket, upload_id, attributes=attributes)
     return _xml(wire.initiate_xml(ctx.bucket, ctx.key, upload_id, _url_encoded(ctx)))
 
 
@@ -530,9 +571,10 @@ async def complete_upload(ctx: Ctx) -> Response:
     if complete_all and body.strip():
         raise errors.invalid_argument("Should not specify both complete all header and body.",
                                       "x-oss-complete-all", "yes")
-    ctx.model.get_upload(ctx.ns, ctx.bucket, ctx.key, upload_id)
+    upload = ctx.model.get_upload(ctx.ns, ctx.bucket, ctx.key, upload_id)
     parts = None if complete_all else wire.parse_complete(body)
     meta = ctx.model.complete_upload(ctx.ns, ctx.bucket, ctx.key, upload_id, parts)
+    _set_attributes(ctx, ctx.key, upload.get("attributes", {}))
     return _xml(wire.complete_xml(ctx.base_url, meta, _url_encoded(ctx)),
                 headers={"ETag": meta.etag, "x-oss-hash-crc64ecma": str(meta.crc64)})
 
@@ -565,6 +607,7 @@ async def post_object(ctx: Ctx) -> Response:
         if not key:
             raise errors.invalid_argument("Bucket POST must contain a field named 'key'.", "key")
         creds, length_range = _authenticate_post(ctx, form, key)
+        attributes = _object_attributes(ctx, form)
         ctx.namespace = creds.namespace if creds else DEFAULT_NAMESPACE
         ctx.model.get_bucket(ctx.ns, ctx.bucket)
         status = form.get("success_action_status", "204")
@@ -591,6 +634,7 @@ async def post_object(ctx: Ctx) -> Response:
                     or mimetypes.guess_type(key)[0])
     meta = ctx.model.put_object(ctx.ns, ctx.bucket, key, blob, content_type, _user_meta(form),
                                  _stored_headers(form), forbid_overwrite=forbid == "true")
+    _set_attributes(ctx, key, attributes)
     headers = {"ETag": meta.etag, "x-oss-hash-crc64ecma": str(meta.crc64)}
     if status == "201":
         location = f"{ctx.base_url}/{ctx.bucket}/{key}"
@@ -604,7 +648,7 @@ def _authenticate_post(ctx: Ctx, form: dict[str, str],
     ak = post_access_key_id(form)
     verify = ctx.runtime.config.verify_signatures
     if ak is None:
-        if verify and not _anonymous_allowed(ctx, "PUT", "object"):
+        if verify and not access.anonymous_allowed(ctx, "PUT", "object"):
             raise errors.access_denied()
         return None, None
     creds = ctx.runtime.accounts.by_access_key(ak)
@@ -698,7 +742,8 @@ TABLE: list[tuple[str, str, str | None, str, Handler]] = [
     ("HEAD", "object", None, "HeadObject", head_object),
     ("HEAD", "object", "objectMeta", "GetObjectMeta", get_object_meta),
     ("GET", "object", "objectMeta", "GetObjectMeta", get_object_meta),
-    ("GET", "object", "acl", "GetObjectAcl", get_object_acl),
+    ("GET", "object", "acl", "GetObjectAcl", access.get_object_acl),
+    ("PUT", "object", "acl", "PutObjectAcl", access.put_object_acl),
     ("DELETE", "object", None, "DeleteObject", delete_object),
     ("POST", "object", "uploads", "InitiateMultipartUpload", initiate_upload),
     ("PUT", "object", "uploadId", "UploadPart", upload_part),
@@ -714,7 +759,44 @@ TABLE: list[tuple[str, str, str | None, str, Handler]] = [
     ("GET", "bucket", "style", "GetStyle", processing.get_style),
     ("DELETE", "bucket", "style", "DeleteStyle", processing.delete_style),
     ("POST", "object", "x-oss-async-process", "AsyncProcessObject", async_process.async_process_object),
+    # Tagging (tagging.py), CORS (cors.py), bucket configurations and regions (bucket_config.py).
+    ("PUT", "object", "tagging", "PutObjectTagging", tagging.put_object_tagging),
+    ("GET", "object", "tagging", "GetObjectTagging", tagging.get_object_tagging),
+    ("DELETE", "object", "tagging", "DeleteObjectTagging", tagging.delete_object_tagging),
+    ("PUT", "bucket", "tagging", "PutBucketTags", tagging.put_bucket_tags),
+    ("GET", "bucket", "tagging", "GetBucketTags", tagging.get_bucket_tags),
+    ("DELETE", "bucket", "tagging", "DeleteBucketTags", tagging.delete_bucket_tags),
+    ("PUT", "bucket", "cors", "PutBucketCors", cors.put_bucket_cors),
+    ("GET", "bucket", "cors", "GetBucketCors", cors.get_bucket_cors),
+    ("DELETE", "bucket", "cors", "DeleteBucketCors", cors.delete_bucket_cors),
+    ("OPTIONS", "object", None, "OptionObject", cors.preflight),
+    ("OPTIONS", "bucket", None, "OptionObject", cors.preflight),
+    ("PUT", "bucket", "referer", "PutBucketReferer", bucket_config.put_referer),
+    ("GET", "bucket", "referer", "GetBucketReferer", bucket_config.get_referer),
+    ("PUT", "bucket", "policy", "PutBucketPolicy", bucket_config.put_policy),
+    ("GET", "bucket", "policy", "GetBucketPolicy", bucket_config.get_policy),
+    ("DELETE", "bucket", "policy", "DeleteBucketPolicy", bucket_config.delete_policy),
+    ("GET", "bucket", "policyStatus", "GetBucketPolicyStatus", bucket_config.get_policy_status),
+    ("PUT", "bucket", "logging", "PutBucketLogging", bucket_config.put_logging),
+    ("GET", "bucket", "logging", "GetBucketLogging", bucket_config.get_logging),
+    ("DELETE", "bucket", "logging", "DeleteBucketLogging", bucket_config.delete_logging),
+    ("PUT", "bucket", "website", "PutBucketWebsite", bucket_config.put_website),
+    ("GET", "bucket", "website", "GetBucketWebsite", bucket_config.get_website),
+    ("DELETE", "bucket", "website", "DeleteBucketWebsite", bucket_config.delete_website),
+    ("PUT", "bucket", "encryption", "PutBucketEncryption", bucket_config.put_encryption),
+    ("GET", "bucket", "encryption", "GetBucketEncryption", bucket_config.get_encryption),
+    ("DELETE", "bucket", "encryption", "DeleteBucketEncryption", bucket_config.delete_encryption),
+    ("PUT", "bucket", "publicAccessBlock", "PutBucketPublicAccessBlock", bucket_config.put_bucket_block),
+    ("GET", "bucket", "publicAccessBlock", "GetBucketPublicAccessBlock", bucket_config.get_bucket_block),
+    ("DELETE", "bucket", "publicAccessBlock", "DeleteBucketPublicAccessBlock",
+     bucket_config.delete_bucket_block),
+    ("PUT", "service", "publicAccessBlock", "PutPublicAccessBlock", bucket_config.put_account_block),
+    ("GET", "service", "publicAccessBlock", "GetPublicAccessBlock", bucket_config.get_account_block),
+    ("DELETE", "service", "publicAccessBlock", "DeletePublicAccessBlock",
+     bucket_config.delete_account_block),
+    ("GET", "service", "regions", "DescribeRegions", bucket_config.describe_regions),
 ]
+SERVED = frozenset(sub for _, _, sub, _, _ in TABLE if sub)
 _BY_REQUEST = {(method, level, sub): name for method, level, sub, name, _ in TABLE}
 ROUTES: dict[str, Handler] = {name: handler for *_, name, handler in TABLE}
 ROUTES.update(CopyObject=copy_object, ListObjectsV2=list_objects, ListStyle=processing.get_style)

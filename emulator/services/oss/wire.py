@@ -13,7 +13,7 @@ from emulator.core.timefmt import http_date, iso_whole_seconds
 from emulator.core.xml import children, document, local, parse, text
 from emulator.core.xml import element as el
 from emulator.services.oss.documents import BucketInfo, ListResult, ObjectMeta
-from emulator.services.oss.errors import invalid_argument, malformed_xml
+from emulator.services.oss.errors import ec_for, invalid_argument, malformed_xml
 
 XML_TYPE = "application/xml"
 _VIRTUAL_HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9-]{1,61}[a-z0-9])\."
@@ -42,10 +42,17 @@ def _enc(value: str, url: bool) -> str:
     return quote(value, safe="") if url else value
 
 
-def error_xml(err: ServiceError, request_id: str, host_id: str) -> bytes:
-    extra = [el(k, v) for k, v in err.details.items()]
+def error_xml(err: ServiceError, request_id: str, host_id: str, ec: str) -> bytes:
+    """OSS's `<Error>`; `ec` (also sent as x-oss-ec) and its RecommendDoc come last, as OSS sends them."""
+    extra = [el(k, v) for k, v in err.details.items() if k != "EC"]
     return document("Error", el("Code", err.code), el("Message", err.message),
-                    el("RequestId", request_id), el("HostId", host_id), *extra)
+                    el("RequestId", request_id), el("HostId", host_id), *extra, el("EC", ec),
+                    el("RecommendDoc", f"https://api.aliyun.com/troubleshoot?q={ec}"))
+
+
+def error_code_ec(err: ServiceError) -> str:
+    """The EC of an error: the one it names, else the usual one for its Code."""
+    return err.details.get("EC") or ec_for(err.status, err.code)
 
 
 def error_header(body: bytes) -> str:
