@@ -75,12 +75,15 @@ def referer_allowed(config_xml: str | None, referer: str) -> bool:
     if config_xml is None:
         return True
     root = parse(config_xml.encode(), errors.malformed_xml)
+    def flag(tag: str, default: str) -> bool:
+        return (text(root, tag) or default).strip().lower() == "true"
+
     if not referer:
-        return text(root, "AllowEmptyReferer") == "true"
-    if text(root, "AllowTruncateQueryString") != "false":
+        return flag("AllowEmptyReferer", "true")
+    if flag("AllowTruncateQueryString", "true"):
         referer = referer.split("?", 1)[0]
     candidates = [referer]
-    if text(root, "TruncatePath") == "true":
+    if flag("TruncatePath", "false"):
         scheme, sep, rest = referer.partition("://")
         candidates.append(scheme + sep + rest.split("/", 1)[0])
 

@@ -67,16 +67,31 @@ def _root(body: bytes, tag: str) -> Element:
 
 
 def _bool(parent: Element, tag: str, required: bool = False) -> bool | None:
+    """A boolean element; OSS takes any case (oss2 writes Python's `True`)."""
     value = text(parent, tag)
     if value is None and not required:
         return None
-    if value not in ("true", "false"):
+    if value is None or value.strip().lower() not in ("true", "false"):
         raise errors.malformed_xml()
-    return value == "true"
+    return value.strip().lower() == "true"
 
 
 def _not_found(code: str, message: str) -> ServiceError:
     return ServiceError(404, code, message)
+
+
+def info_fields(ctx: Ctx) -> dict[str, Any]:
+    """What GetBucketInfo shows of the configurations: default encryption, logging, BPA."""
+    fields: dict[str, Any] = {"block_public_access": bool(get(ctx, "publicAccessBlock"))}
+    encryption, logging = get(ctx, "encryption"), get(ctx, "logging")
+    if encryption is not None:
+        rule = parse(encryption.encode(), errors.malformed_xml)[0]
+        fields["sse"] = (text(rule, "SSEAlgorithm") or "None", text(rule, "KMSMasterKeyID") or "")
+    if logging is not None:
+        enabled = children(parse(logging.encode(), errors.malformed_xml), "LoggingEnabled")
+        if enabled:
+            fields["log"] = (text(enabled[0], "TargetBucket") or "", text(enabled[0], "TargetPrefix") or "")
+    return fields
 
 
 # ---- referer --------------------------------------------------------------------------------

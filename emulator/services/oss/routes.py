@@ -309,7 +309,8 @@ async def get_bucket_acl(ctx: Ctx) -> Response:
 
 
 async def get_bucket_info(ctx: Ctx) -> Response:
-    return _xml(wire.bucket_info_xml(ctx.model.get_bucket(ctx.ns, ctx.bucket), _owner(ctx)))
+    info = ctx.model.get_bucket(ctx.ns, ctx.bucket)
+    return _xml(wire.bucket_info_xml(info, _owner(ctx), **bucket_config.info_fields(ctx)))
 
 
 async def head_bucket(ctx: Ctx) -> Response:

@@ -70,7 +70,8 @@ def list_buckets_xml(buckets: list[BucketInfo], owner_id: str, prefix: str, mark
                  el("ExtranetEndpoint", f"oss-{b.region}.aliyuncs.com"),
                  el("IntranetEndpoint", f"oss-{b.region}-internal.aliyuncs.com"),
                  el("Location", f"oss-{b.region}"), el("Name", b.name), el("Region", b.region),
-                 el("StorageClass", b.storage_class)) for b in buckets]
+                 el("StorageClass", b.storage_class), el("ResourceGroupId", RESOURCE_GROUP),
+                 el("Comment", "")) for b in buckets]
     paging = [el("Prefix", prefix), el("Marker", marker), el("MaxKeys", max_keys),
               el("IsTruncated", str(truncated).lower())]
     if truncated and buckets:
@@ -78,17 +79,27 @@ def list_buckets_xml(buckets: list[BucketInfo], owner_id: str, prefix: str, mark
     return document("ListAllMyBucketsResult", *paging, _owner(owner_id), el("Buckets", *items))
 
 
-def bucket_info_xml(b: BucketInfo, owner_id: str) -> bytes:
+RESOURCE_GROUP = "rg-default"
+
+
+def bucket_info_xml(b: BucketInfo, owner_id: str, sse: tuple[str, str] = ("None", ""),
+                    log: tuple[str, str] = ("", ""), block_public_access: bool = False) -> bytes:
+    """GetBucketInfo. `sse`: the bucket's default (SSEAlgorithm, KMSMasterKeyID); `log`: its
+    logging (TargetBucket, TargetPrefix)."""
+    algorithm, key_id = sse
     return document("BucketInfo", el(
         "Bucket", el("AccessMonitor", "Disabled"), el("CreationDate", iso_whole_seconds(b.created)),
         el("ExtranetEndpoint", f"oss-{b.region}.aliyuncs.com"),
         el("IntranetEndpoint", f"oss-{b.region}-internal.aliyuncs.com"),
         el("Location", f"oss-{b.region}"), el("StorageClass", b.storage_class),
+        el("DataRedundancyType", "LRS"),
         el("TransferAcceleration", "Disabled"), el("CrossRegionReplication", "Disabled"),
-        el("Name", b.name), el("ResourceGroupId", "rg-default"), el("Region", b.region),
+        el("Name", b.name), el("ResourceGroupId", RESOURCE_GROUP), el("Region", b.region),
+        el("Comment", ""), el("BlockPublicAccess", str(block_public_access).lower()),
         _owner(owner_id), el("AccessControlList", el("Grant", b.acl)),
-        el("ServerSideEncryptionRule", el("SSEAlgorithm", "None")),
-        el("BucketPolicy", el("LogBucket", ""), el("LogPrefix", ""))))
+        el("ServerSideEncryptionRule", el("SSEAlgorithm", algorithm),
+           el("KMSMasterKeyID", key_id) if key_id else None),
+        el("BucketPolicy", el("LogBucket", log[0]), el("LogPrefix", log[1]))))
 
 
 def acl_xml(acl: str, owner_id: str) -> bytes:
