@@ -7,12 +7,15 @@ A bad flag or setting prints one line and exits with status 2, before anything i
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import NoReturn
 
 from emulator import __version__
-from emulator.config import LOG_LEVELS, ConfigError, from_env
+from emulator.config import DEFAULT_PORT, LOG_LEVELS, ConfigError, from_env
+
+DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
 
 
 class Parser(argparse.ArgumentParser):
@@ -79,13 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="loopback host:port list DashScope tasks may download inputs from "
                             "(EMULATOR_DASHSCOPE_FETCH_HOSTS)")
 
-    from emulator.control import default_token, default_url
-
     def client(name: str, help: str) -> argparse.ArgumentParser:
         command = sub.add_parser(name, help=help)
-        command.add_argument("--url", default=default_url(),
+        command.add_argument("--url", default=os.environ.get("EMULATOR_URL") or DEFAULT_URL,
                              help="the running emulator (EMULATOR_URL, default http://127.0.0.1:9088)")
-        command.add_argument("--token", default=default_token(),
+        command.add_argument("--token", default=os.environ.get("EMULATOR_ADMIN_TOKEN") or None,
                              help="its admin token, if it has one (EMULATOR_ADMIN_TOKEN)")
         return command
 

@@ -5,7 +5,6 @@ status: 0 done, 1 the emulator refused or could not be reached."""
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -14,24 +13,18 @@ from typing import Any
 
 import httpx
 
-from emulator.config import DEFAULT_PORT
 from emulator.core.requestlog import format_line
-from emulator.testing.server import admin_headers
 
-DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
 POLL_SECONDS = 1.0
 
 
-def default_url() -> str:
-    return os.environ.get("EMULATOR_URL") or DEFAULT_URL
+def admin_headers(token: str | None) -> dict[str, str]:
+    """What an admin API request carries when the server has an admin token."""
+    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 class AdminError(Exception):
     """One line that says what went wrong."""
-
-
-def default_token() -> str | None:
-    return os.environ.get("EMULATOR_ADMIN_TOKEN") or None
 
 
 class Admin:

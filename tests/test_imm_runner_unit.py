@@ -253,7 +253,8 @@ def test_any_valid_animation_succeeds_or_fails_cleanly(fields: dict) -> None:
             # never goes finer than the 10 fps source.
             delay = 1000 / fields["FrameRate"] if "FrameRate" in fields else 1000 * max(
                 fields.get("Interval", 0.1), 0.1)
-            assert abs(sum(durations) - planned * delay) <= planned * 10, (durations, planned, delay)
+            if len(durations) > 1 or fields["Format"] == "gif":  # a one-frame WebP has no duration
+                assert abs(sum(durations) - planned * delay) <= planned * 10, (durations, planned, delay)
         else:
             assert fields.get("StartTime", 0) > 11.99 and "beyond the end" in task["Message"]
 

@@ -77,11 +77,9 @@ def extract_command(paths: list[Path], reads: list[Read], geometry: Geometry, ou
     return output.compile(cmd=ffmpeg_exe(), overwrite_output=True)
 
 
-def _raw_input(raw: list[Path], width: int, height: int, rate: float | str):
-    """Raw RGB frames from files read one after another (the concat protocol joins the bytes:
-    no copy of the frames into one file)."""
-    source = str(raw[0]) if len(raw) == 1 else "concat:" + "|".join(str(p) for p in raw)
-    return ffmpeg.input(source, f="rawvideo", pix_fmt=RAW_PIXEL_FORMAT, s=f"{width}x{height}",
+def _raw_input(width: int, height: int, rate: float | str):
+    """Raw RGB frames on standard input (fed while they are extracted: see render.py)."""
+    return ffmpeg.input("pipe:0", f="rawvideo", pix_fmt=RAW_PIXEL_FORMAT, s=f"{width}x{height}",
                         framerate=rate).video
 
 
@@ -106,11 +104,10 @@ def _encode_animation(stream, fmt: str, frame_rate: float, out: Path) -> list[st
     return output.compile(cmd=ffmpeg_exe(), overwrite_output=True)
 
 
-def animation_command(raw: list[Path], width: int, height: int, fmt: str, frame_rate: float,
-                      out: Path) -> list[str]:
-    """The animation from frames extracted to raw RGB files (in order): the same bytes as
+def animation_command(width: int, height: int, fmt: str, frame_rate: float, out: Path) -> list[str]:
+    """The animation from raw RGB frames on standard input (in order): the same bytes as
     `direct_animation_command` gives for the same frames (square pixels declared, as there)."""
-    stream = _raw_input(raw, width, height, frame_rate).filter("setsar", 1)
+    stream = _raw_input(width, height, frame_rate).filter("setsar", 1)
     return _encode_animation(stream, fmt, frame_rate, out)
 
 
@@ -120,11 +117,11 @@ def direct_animation_command(paths: list[Path], reads: list[Read], geometry: Geo
     return _encode_animation(sampled_frames(paths, reads, geometry), fmt, frame_rate, out)
 
 
-def image_sequence_command(raw: list[Path], width: int, height: int, fmt: str, pattern: Path,
+def image_sequence_command(width: int, height: int, fmt: str, pattern: Path,
                            tile: tuple[int, int, int, int] | None = None) -> list[str]:
-    """Numbered still images (1, 2, ...) from the raw frames; with `tile` = (columns, rows, pad,
-    margin), sprite sheets of columns x rows frames each."""
-    stream = _raw_input(raw, width, height, 25)
+    """Numbered still images (1, 2, ...) from raw frames on standard input; with `tile` =
+    (columns, rows, pad, margin), sprite sheets of columns x rows frames each."""
+    stream = _raw_input(width, height, 25)
     if tile:
         columns, rows, pad, margin = tile
         stream = stream.filter("tile", f"{columns}x{rows}", padding=pad, margin=margin, color="black")

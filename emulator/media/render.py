@@ -1,5 +1,5 @@
-"""Running plans: extract the sampled frames, then encode them into the outputs. Blocking (runs in
-the worker pool); reports progress as the fraction of sampled frames extracted."""
+"""Running plans: extract the sampled frames and encode them into the outputs as they arrive.
+Blocking (runs in the worker pool); reports progress as the fraction of sampled frames extracted."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from emulator.media.ffmpeg import MediaError, spawn
 from emulator.media.graph import (
@@ -27,6 +28,11 @@ READS_PER_RUN = 16
 
 FFMPEG_NICENESS = 5
 
+# Handing extracted frames to the encoder: bytes per read, and how long to wait for more of a
+# file still being written (a finished run ends the wait at once).
+RELAY_CHUNK = 1 << 20
+RELAY_WAIT_SECONDS = 0.02
+
 Progress = Callable[[float], None]
 
 
@@ -39,14 +45,18 @@ class Rendered:
 
 
 def run_command(args: list[str], on_frame: Callable[[int], None] | None = None,
-                timeout: float | None = None) -> None:
-    """Run an ffmpeg command line; MediaError with its last lines when it fails."""
-    args = [args[0], "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats",
-            "-progress", "pipe:1", *args[1:]]
-    process = spawn(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                timeout: float | None = None, feed: Callable[[IO[bytes]], None] | None = None) -> None:
+    """Run an ffmpeg command line; MediaError with its last lines when it fails. `feed`, when
+    given, writes the command's standard input (from another thread); an error it raises is
+    raised here."""
+    args = [args[0], "-hide_banner", *(() if feed else ("-nostdin",)), "-loglevel", "error",
+            "-nostats", "-progress", "pipe:1", *args[1:]]
+    process = spawn(args, stdin=subprocess.PIPE if feed else subprocess.DEVNULL,
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert process.stdout is not None and process.stderr is not None
     with contextlib.suppress(OSError):  # below the server, so polls stay fast while converting
         os.setpriority(os.PRIO_PROCESS, process.pid, FFMPEG_NICENESS)
+    feeding, feed_failure = _start_feeding(process, feed)
     for line in process.stdout:
         if on_frame and line.startswith(b"frame="):
             try:
@@ -55,9 +65,39 @@ def run_command(args: list[str], on_frame: Callable[[int], None] | None = None,
                 pass
     stderr = process.stderr.read()
     code = process.wait(timeout)
+    if feeding:
+        feeding.join()
+    if feed_failure:
+        raise feed_failure[0]
     if code != 0:
         tail = stderr.decode("utf-8", "replace").strip().splitlines()[-5:]
         raise MediaError("\n".join(tail) or f"ffmpeg exited with {code}")
+
+
+def _start_feeding(process: subprocess.Popen, feed: Callable[[IO[bytes]], None] | None
+                   ) -> tuple[threading.Thread | None, list[BaseException]]:
+    """A thread running `feed` into the process's standard input, closing it at the end."""
+    failure: list[BaseException] = []
+    if feed is None:
+        return None, failure
+    sink = process.stdin
+    assert sink is not None
+
+    def run() -> None:
+        try:
+            feed(sink)
+        except BrokenPipeError:  # ffmpeg stopped reading: its exit status says why
+            pass
+        except BaseException as exc:  # noqa: BLE001 - raised again by run_command
+            failure.append(exc)
+            process.kill()
+        finally:
+            with contextlib.suppress(OSError):
+                sink.close()
+
+    thread = threading.Thread(target=run, name="ffmpeg-feed", daemon=True)
+    thread.start()
+    return thread, failure
 
 
 def read_batches(reads: tuple[Read, ...]) -> list[list[Read]]:
@@ -73,15 +113,26 @@ def read_batches(reads: tuple[Read, ...]) -> list[list[Read]]:
     return batches
 
 
-def extract_frames(paths: list[Path], plan: SamplingPlan, geometry: Geometry, work: Path,
-                   progress: Progress | None = None, parts: int = 1) -> list[Path]:
-    """Write the plan's frames as raw RGB, in order, into files in `work` (one per ffmpeg run:
-    their concatenation is the frames); up to `parts` runs at once. The files, in order."""
+@dataclass(frozen=True)
+class Extracting:
+    """ffmpeg runs writing the frames of a plan, in order, one raw RGB file each, under way."""
+    files: list[Path]
+    runs: list[Future]
+    frame_bytes: int
+
+
+def start_extracting(paths: list[Path], plan: SamplingPlan, geometry: Geometry, work: Path,
+                     pool: ThreadPoolExecutor, progress: Progress | None = None) -> Extracting:
+    """Start the runs reading the plan's frames into files in `work` (their concatenation is the
+    frames), as many at once as `pool` has threads."""
     frame_bytes = geometry.out_w * geometry.out_h * 3
     total = max(len(plan.frames), 1)
     batches = read_batches(plan.reads)
     done = [0] * len(batches)  # frames each run has written so far
     lock = threading.Lock()
+    files = [work / f"part-{index:04d}.rgb" for index in range(len(batches))]
+    for file in files:  # exists from the start, so it can be read while ffmpeg writes it
+        file.touch()
 
     def report(index: int, frames: int) -> None:
         with lock:
@@ -89,19 +140,66 @@ def extract_frames(paths: list[Path], plan: SamplingPlan, geometry: Geometry, wo
             if progress:
                 progress(min(sum(done), total) / total)
 
-    def run(index: int) -> Path:
-        part = work / f"part-{index:04d}.rgb"
-        run_command(extract_command(paths, batches[index], geometry, part),
+    def run(index: int) -> None:
+        run_command(extract_command(paths, batches[index], geometry, files[index]),
                     lambda frames: report(index, frames))
-        report(index, part.stat().st_size // frame_bytes)
-        return part
+        report(index, files[index].stat().st_size // frame_bytes)
 
-    with ThreadPoolExecutor(max(1, min(parts, len(batches)))) as pool:
-        files = list(pool.map(run, range(len(batches))))
-    count = sum(f.stat().st_size // frame_bytes for f in files)
+    return Extracting(files, [pool.submit(run, index) for index in range(len(batches))], frame_bytes)
+
+
+def relay(extracting: Extracting, sink: IO[bytes]) -> int:
+    """Copy the extracted frames into `sink` in order, each file while it is being written (so
+    an encoder works beside the decoders instead of after them); the frames copied. Raises the
+    error of a failed run."""
+    copied = 0
+    for file, run in zip(extracting.files, extracting.runs, strict=True):
+        with file.open("rb") as part:
+            while True:
+                finished = run.done()  # looked at before reading: then the read reaches the end
+                chunk = part.read(RELAY_CHUNK)
+                if chunk:
+                    sink.write(chunk)
+                    copied += len(chunk)
+                elif finished:
+                    run.result()
+                    break
+                else:
+                    wait([run], timeout=RELAY_WAIT_SECONDS)
+    return copied // extracting.frame_bytes
+
+
+def extract_frames(paths: list[Path], plan: SamplingPlan, geometry: Geometry, work: Path,
+                   progress: Progress | None = None, parts: int = 1) -> list[Path]:
+    """Write the plan's frames as raw RGB, in order, into files in `work` (one per ffmpeg run:
+    their concatenation is the frames); up to `parts` runs at once. The files, in order."""
+    with ThreadPoolExecutor(max(1, parts)) as pool:
+        extracting = start_extracting(paths, plan, geometry, work, pool, progress)
+        for run in extracting.runs:
+            run.result()
+    count = sum(f.stat().st_size // extracting.frame_bytes for f in extracting.files)
+    _check_count(count, plan)
+    return extracting.files
+
+
+def encode_extracted(command: list[str], paths: list[Path], plan: SamplingPlan, geometry: Geometry,
+                     work: Path, progress: Progress | None = None, parts: int = 1) -> None:
+    """Run `command` (reading raw frames on standard input) on the plan's frames while up to
+    `parts` runs extract them."""
+    copied: list[int] = []
+    with ThreadPoolExecutor(max(1, parts)) as pool:
+        extracting = start_extracting(paths, plan, geometry, work, pool, progress)
+        try:
+            run_command(command, feed=lambda sink: copied.append(relay(extracting, sink)))
+        finally:
+            for run in extracting.runs:
+                run.cancel()
+    _check_count(copied[0], plan)
+
+
+def _check_count(count: int, plan: SamplingPlan) -> None:
     if count != len(plan.frames):
         raise MediaError(f"expected {len(plan.frames)} frames from the source, read {count}")
-    return files
 
 
 def render_animation(paths: list[Path], plan: SamplingPlan, geometry: Geometry, fmt: str,
@@ -125,8 +223,8 @@ def render_animation(paths: list[Path], plan: SamplingPlan, geometry: Geometry, 
             raise MediaError(f"expected {total} frames from the source, got {shown}")
         return Rendered([out], total, geometry.out_w, geometry.out_h)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix="frames-") as work:
-        files = extract_frames(paths, plan, geometry, Path(work), progress, parts)
-        run_command(animation_command(files, geometry.out_w, geometry.out_h, fmt, frame_rate, out))
+        encode_extracted(animation_command(geometry.out_w, geometry.out_h, fmt, frame_rate, out),
+                         paths, plan, geometry, Path(work), progress, parts)
     return Rendered([out], total, geometry.out_w, geometry.out_h)
 
 
@@ -154,8 +252,8 @@ def render_images(paths: list[Path], plan: SamplingPlan, geometry: Geometry, fmt
     """Snapshots (one image per frame) or, with `tile`, sprite sheets; numbered from 1. Up to
     `parts` extracting runs at once."""
     with tempfile.TemporaryDirectory(dir=work, prefix="frames-") as frames:
-        raw = extract_frames(paths, plan, geometry, Path(frames), progress, parts)
         pattern = work / f"image-%06d.{fmt}"
-        run_command(image_sequence_command(raw, geometry.out_w, geometry.out_h, fmt, pattern, tile))
+        encode_extracted(image_sequence_command(geometry.out_w, geometry.out_h, fmt, pattern, tile),
+                         paths, plan, geometry, Path(frames), progress, parts)
     files = sorted(work.glob(f"image-*.{fmt}"))
     return Rendered(files, len(plan.frames), geometry.out_w, geometry.out_h)

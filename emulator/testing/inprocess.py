@@ -26,8 +26,9 @@ import respx
 
 from emulator.app import build_app
 from emulator.config import Config
+from emulator.control import admin_headers
 from emulator.core.runtime import Runtime
-from emulator.testing.server import AdminCalls, admin_headers
+from emulator.testing.server import AdminCalls
 
 F = TypeVar("F", bound=Callable[..., Any])
 

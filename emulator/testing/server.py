@@ -16,6 +16,7 @@ from typing import IO, Any
 import httpx
 
 from emulator.config import Config
+from emulator.control import admin_headers
 
 # The line `aliyun-emulator serve` prints once it listens (see emulator.server.serve).
 _LISTENING = re.compile(r" on https?://[^ ]+:(\d+) ")
@@ -53,11 +54,6 @@ class Namespace:
 
     def delete(self) -> None:
         self.server.admin("DELETE", f"namespaces/{self.namespace}")
-
-
-def admin_headers(token: str | None) -> dict[str, str]:
-    """What an admin API request carries when the server has an admin token."""
-    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 class AdminCalls:
