@@ -60,8 +60,9 @@ def test_live_channel_is_not_an_object_and_regions_are_not_buckets(emulator: Liv
     assert (caught.value.status, caught.value.code) == (404, "NoSuchRegion")
 
 
-def test_v2_describe_regions_and_account_public_access_block(emulator: LiveServer) -> None:
-    client = v2_client(emulator)
+@pytest.mark.parametrize("version", ["v1", "v4"])
+def test_v2_describe_regions_and_account_public_access_block(emulator: LiveServer, version: str) -> None:
+    client = v2_client(emulator, version)
     regions = client.describe_regions(oss.DescribeRegionsRequest(regions="oss-cn-beijing")).region_info
     assert [r.internal_endpoint for r in regions] == ["oss-cn-beijing-internal.aliyuncs.com"]
     client.put_public_access_block(oss.PutPublicAccessBlockRequest(
@@ -131,8 +132,9 @@ def test_preflight_and_cors_headers_on_ordinary_responses(emulator: LiveServer, 
     assert other.status_code == 200 and "access-control-allow-origin" not in other.headers
 
 
-def test_v2_cors_and_option_object(emulator: LiveServer) -> None:
-    client = v2_client(emulator)
+@pytest.mark.parametrize("version", ["v1", "v4"])
+def test_v2_cors_and_option_object(emulator: LiveServer, version: str) -> None:
+    client = v2_client(emulator, version)
     client.put_bucket(oss.PutBucketRequest(bucket="cors-v2"))
     configuration = oss.CORSConfiguration(cors_rules=[oss.CORSRule(
         allowed_origins=["https://*.example.com"], allowed_methods=["POST"], allowed_headers=["*"])],
@@ -205,8 +207,9 @@ def test_object_acl_overrides_the_bucket_acl_for_anonymous_readers(emulator: Liv
     assert anonymous.get_object("copy").read() == b"private"
 
 
-def test_v2_object_acl(emulator: LiveServer) -> None:
-    client = v2_client(emulator)
+@pytest.mark.parametrize("version", ["v1", "v4"])
+def test_v2_object_acl(emulator: LiveServer, version: str) -> None:
+    client = v2_client(emulator, version)
     client.put_bucket(oss.PutBucketRequest(bucket="acl-v2"))
     client.put_object(oss.PutObjectRequest(bucket="acl-v2", key="k", body=b"x", acl="public-read"))
     assert client.get_object_acl(oss.GetObjectAclRequest(bucket="acl-v2", key="k")).acl == "public-read"
@@ -294,8 +297,9 @@ def test_policy_logging_website_encryption_round_trip(bucket: oss2.Bucket, emula
     assert bucket.get_bucket_info().bucket_encryption_rule.sse_algorithm == "KMS"
 
 
-def test_v2_referer_policy_status_and_bucket_info(emulator: LiveServer) -> None:
-    client = v2_client(emulator)
+@pytest.mark.parametrize("version", ["v1", "v4"])
+def test_v2_referer_policy_status_and_bucket_info(emulator: LiveServer, version: str) -> None:
+    client = v2_client(emulator, version)
     client.put_bucket(oss.PutBucketRequest(bucket="info-v2"))
     configuration = oss.RefererConfiguration(
         allow_empty_referer=True, allow_truncate_query_string=False, truncate_path=True,

@@ -104,8 +104,9 @@ def test_ten_tags_fit_eleven_do_not(bucket: oss2.Bucket) -> None:
     assert len(_tags(bucket, "k")) == 10  # the refused request changed nothing
 
 
-def test_v2_object_and_bucket_tags(emulator: LiveServer) -> None:
-    client = v2_client(emulator)
+@pytest.mark.parametrize("version", ["v1", "v4"])
+def test_v2_object_and_bucket_tags(emulator: LiveServer, version: str) -> None:
+    client = v2_client(emulator, version)
     client.put_bucket(oss.PutBucketRequest(bucket="tags-v2"))
     client.put_object(oss.PutObjectRequest(bucket="tags-v2", key="k", body=b"x", tagging="a=1&b=2"))
     got = client.get_object_tagging(oss.GetObjectTaggingRequest(bucket="tags-v2", key="k"))
