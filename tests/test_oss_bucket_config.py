@@ -224,6 +224,15 @@ def test_block_public_access_overrides_public_acls(emulator: LiveServer, bucket:
     bucket.put_bucket_public_access_block(True)
     assert bucket.get_bucket_public_access_block().block_public_access is True
     assert httpx.get(f"{emulator.url}/conf/open").status_code == 403
+    for grant in (lambda: bucket.put_bucket_acl(oss2.BUCKET_ACL_PUBLIC_READ),
+                  lambda: bucket.put_object_acl("open", oss2.OBJECT_ACL_PUBLIC_READ_WRITE),
+                  lambda: bucket.put_object("new", b"x", headers={"x-oss-object-acl": "public-read"}),
+                  lambda: bucket.put_bucket_policy(json.dumps({"Version": "1", "Statement": [
+                      {"Effect": "Allow", "Action": ["oss:GetObject"], "Principal": ["*"]}]}))):
+        with pytest.raises(oss2.exceptions.AccessDenied):  # no new public grant while blocked
+            grant()
+    assert bucket.get_bucket_acl().acl == "private" and not bucket.object_exists("new")
+    assert bucket.get_object_acl("open").acl == "public-read"
     bucket.delete_bucket_public_access_block()
     assert httpx.get(f"{emulator.url}/conf/open").status_code == 200
 
@@ -343,6 +352,9 @@ def test_missing_bucket_comes_before_the_caller_check(emulator: LiveServer) -> N
     assert (caught.value.status, caught.value.code) == (403, "InvalidAccessKeyId")
     with pytest.raises(oss2.exceptions.NoSuchBucket):
         oss2.Bucket(oss2.AnonymousAuth(), emulator.url, "nowhere").get_object("k")
+    form = {"key": "k", "OSSAccessKeyId": "LTAI-unknown", "policy": "e30=", "Signature": "x"}
+    posted = httpx.post(f"{emulator.url}/nowhere", data=form, files={"file": ("f", b"x")})
+    assert (posted.status_code, posted.headers["x-oss-ec"]) == (404, "0015-00000101")
 
     cfg = oss.config.load_default()
     cfg.credentials_provider = oss.credentials.StaticCredentialsProvider("LTAI-unknown", "nope")

@@ -34,6 +34,14 @@ def check_object_acl(acl: str | None) -> None:
         raise errors.invalid_argument("no such object access control exists", "x-oss-object-acl", acl)
 
 
+def check_public_grant(ctx: Ctx, acl: str | None) -> None:
+    """Block Public Access (bucket or account) also refuses to grant new public access."""
+    if acl in ("public-read", "public-read-write") and bucket_config.public_access_blocked(
+            ctx.model, ctx.ns, ctx.bucket):
+        raise errors.access_denied("Public access is blocked: a public ACL cannot be set while Block "
+                                   "Public Access is enabled.")
+
+
 def effective_acl(model: OssModel, ns: str, bucket: str, key: str) -> str:
     bucket_acl = model.get_bucket(ns, bucket).acl
     if not key:
@@ -113,6 +121,8 @@ async def put_object_acl(ctx: Ctx) -> Response:
     if acl is None:
         raise errors.missing_argument("x-oss-object-acl")
     check_object_acl(acl)
+    ctx.model.head_object(ctx.ns, ctx.bucket, ctx.key)
+    check_public_grant(ctx, acl)
     ctx.model.set_object_fields(ctx.ns, ctx.bucket, ctx.key, acl=acl)
     return Response(status_code=200)
 

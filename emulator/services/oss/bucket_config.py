@@ -138,6 +138,10 @@ async def put_policy(ctx: Ctx) -> Response:
         if not isinstance(statement, dict) or statement.get("Effect") not in ("Allow", "Deny") \
                 or "Action" not in statement:
             raise invalid_policy("Invalid policy document: each Statement needs Effect and Action.")
+    ctx.model.get_bucket(ctx.ns, ctx.bucket)
+    if policy_is_public(body.decode()) and public_access_blocked(ctx.model, ctx.ns, ctx.bucket):
+        raise errors.access_denied("Public access is blocked: a public bucket policy cannot be set "
+                                   "while Block Public Access is enabled.")
     put(ctx, "policy", body.decode())
     return Response(status_code=200)
 

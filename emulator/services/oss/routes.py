@@ -290,6 +290,7 @@ def _int_param(ctx: Ctx, name: str, default: int, low: int, high: int) -> int:
 async def put_bucket(ctx: Ctx) -> Response:
     acl = ctx.headers.get("x-oss-acl")
     _check_acl(acl, ACLS)
+    access.check_public_grant(ctx, acl)
     storage = wire.parse_create_bucket(await read_small_body(ctx))
     created = ctx.model.create_bucket(ctx.ns, ctx.bucket, acl or "private", storage)
     if not created and acl:
@@ -300,6 +301,8 @@ async def put_bucket(ctx: Ctx) -> Response:
 async def put_bucket_acl(ctx: Ctx) -> Response:
     acl = ctx.headers.get("x-oss-acl", "")
     _check_acl(acl, ACLS)
+    ctx.model.get_bucket(ctx.ns, ctx.bucket)
+    access.check_public_grant(ctx, acl)
     ctx.model.set_bucket_acl(ctx.ns, ctx.bucket, acl)
     return Response(status_code=200)
 
@@ -385,6 +388,7 @@ def _object_attributes(ctx: Ctx, form: dict[str, str] | None = None) -> dict[str
     fields of a PostObject form), checked before anything is stored."""
     source = ctx.headers if form is None else form
     access.check_object_acl(source.get("x-oss-object-acl"))
+    access.check_public_grant(ctx, source.get("x-oss-object-acl"))
     tags = (tagging.check_object_tags(tagging.parse_tagging_header(source["x-oss-tagging"]))
             if "x-oss-tagging" in source else None)
     return {k: v for k, v in (("tags", tags), ("acl", source.get("x-oss-object-acl"))) if v}
@@ -608,8 +612,8 @@ async def post_object(ctx: Ctx) -> Response:
         if not key:
             raise errors.invalid_argument("Bucket POST must contain a field named 'key'.", "key")
         creds, length_range = _authenticate_post(ctx, form, key)
-        attributes = _object_attributes(ctx, form)
         ctx.namespace = creds.namespace if creds else DEFAULT_NAMESPACE
+        attributes = _object_attributes(ctx, form)
         ctx.model.get_bucket(ctx.ns, ctx.bucket)
         status = form.get("success_action_status", "204")
         if status not in ("200", "201", "204"):
@@ -648,6 +652,8 @@ def _authenticate_post(ctx: Ctx, form: dict[str, str],
     """Who posts, and the policy's content-length-range (None: no limit, or nothing checked)."""
     ak = post_access_key_id(form)
     verify = ctx.runtime.config.verify_signatures
+    if verify:
+        _bucket_first(ctx, ctx.runtime.accounts.by_access_key(ak or ""))
     if ak is None:
         if verify and not access.anonymous_allowed(ctx, "PUT", "object"):
             raise errors.access_denied()
