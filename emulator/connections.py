@@ -1,18 +1,23 @@
 """uvicorn's h11 protocol with the guards it lacks: a deadline for a request's headers, a cap on the
-connections one client address may hold, and one log line (not a traceback) when a client breaks
-its body's framing after the response has begun (an abandoned chunked or oversized upload)."""
+connections one client address may hold, one log line (not a traceback) when a client breaks
+its body's framing after the response has begun (an abandoned chunked or oversized upload), and
+no keep-alive after a bodiless request that declared a body it never sent."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections import Counter
+from types import MethodType
 from typing import Any
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 log = logging.getLogger("emulator")
+# Methods whose OSS operations read no body: a declared body still owed when the answer starts
+# would swallow the start of the client's next request on the connection.
+BODILESS_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
 
 
 class GuardedH11Protocol(H11Protocol):
@@ -53,6 +58,29 @@ class GuardedH11Protocol(H11Protocol):
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
         self._watch_headers()
+
+    def handle_events(self) -> None:
+        cycle = self.cycle
+        super().handle_events()
+        if self.cycle is not None and self.cycle is not cycle:
+            self._close_if_body_owed(self.cycle)
+
+    def _close_if_body_owed(self, cycle: Any) -> None:
+        """A GET with `Content-Length: 5` and no body: h11 would take the first 5 bytes of the
+        next request as that body, and answer the rest with a bare 400. Answer this one with
+        `Connection: close` instead (the client reconnects for the next), as uvicorn would for a
+        request that asked to close."""
+        if cycle.scope["method"] not in BODILESS_METHODS:
+            return
+        send = cycle.send
+
+        async def send_closing(owner: Any, message: Any) -> None:
+            if message["type"] == "http.response.start" and self.conn.their_state is h11.SEND_BODY:
+                message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
+            await send(message)
+        # Bound to the cycle as uvicorn's own send is: a fault rule's reset finds the transport
+        # through it (pipeline._drop_connection).
+        cycle.send = MethodType(send_closing, cycle)
 
     def send_400_response(self, msg: str) -> None:
         # uvicorn answers bad framing with a 400, which h11 refuses (LocalProtocolError) once a

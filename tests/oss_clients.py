@@ -13,6 +13,8 @@ def oss2_bucket(server: LiveServer, name: str, version: str = "v1", secret: str 
     ak, sk = access_key_id or server.access_key_id, secret or server.access_key_secret
     if version == "v4":
         return oss2.Bucket(oss2.AuthV4(ak, sk), server.url, name, region="cn-hangzhou")
+    if version == "v2":
+        return oss2.Bucket(oss2.AuthV2(ak, sk), server.url, name)
     return oss2.Bucket(oss2.Auth(ak, sk), server.url, name)
 
 

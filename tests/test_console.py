@@ -131,6 +131,11 @@ def test_console_in_a_browser(seeded: tuple[LiveServer, str], page, tmp_path: Pa
     page.click("#fault-add")
     expect(page.locator("tr[data-fault='from-console']")).to_have_count(1)
     assert [r["id"] for r in server.admin("GET", "faults")["faults"]] == ["from-console"]
+    # The report beside it counts the request the rule hit.
+    url = oss2.Bucket(oss2.Auth(server.access_key_id, server.access_key_secret), server.url,
+                      "console-report").sign_url("GET", "k", 600)
+    assert httpx.get(url).status_code == 503
+    expect(page.locator("tr[data-report='from-console'] td.hits")).to_have_text("1")
     page.click("button[data-remove='from-console']")
     expect(page.locator("tr[data-fault='from-console']")).to_have_count(0)
     assert server.admin("GET", "faults")["faults"] == []

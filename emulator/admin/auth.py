@@ -15,7 +15,8 @@ from starlette.responses import JSONResponse, RedirectResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 COOKIE = "emulator_admin_token"
-OPEN_PATHS = ("/_emulator/health",)
+# Health, and the public key OSS upload callbacks are signed with (callback servers fetch it).
+OPEN_PATHS = ("/_emulator/health", "/_emulator/oss/callback-public-key.pem")
 
 
 def _matches(given: str | None, token: str) -> bool:

@@ -16,11 +16,13 @@ from starlette.routing import Route
 from emulator import __version__
 from emulator.admin.auth import RequireToken
 from emulator.admin.console import console_routes, public_task
+from emulator.core import fault_report
 from emulator.core.clock import ClockCommand, apply_clock
 from emulator.core.pipeline import Service
 from emulator.core.runtime import Runtime
 from emulator.core.timefmt import iso_millis
 from emulator.core.validation import Document, InvalidDocument, fail, parse_json, validate
+from emulator.services.oss import callback as oss_callback
 
 M = TypeVar("M", bound=Document)
 log = logging.getLogger("emulator")
@@ -104,18 +106,22 @@ def build_admin(runtime: Runtime, services: dict[str, Service[Any]]) -> Starlett
             added = []
             for index, doc in enumerate(docs):
                 try:
-                    added.append(runtime.faults.add(doc).public())
+                    added.extend(rule.public() for rule in runtime.faults.add_all(doc))
                 except InvalidDocument as err:
                     where = err.field if len(docs) == 1 else f"[{index}].{err.field}"
                     for rule in added:
                         runtime.faults.remove(rule["id"])
                     raise BadRequest(err.message, where) from err
-            return JSONResponse(added if isinstance(body, list) else added[0], 201)
+            single = not isinstance(body, list) and len(added) == 1
+            return JSONResponse(added[0] if single else added, 201)
         if request.method == "DELETE":
             body = await _json_body(request, ScopeBody)
             runtime.faults.clear(_namespace_param(runtime, body.namespace))
             return JSONResponse({"deleted": "all"})
         return JSONResponse({"faults": [r.public() for r in runtime.faults.list()]})
+
+    async def faults_report(request: Request) -> JSONResponse:
+        return JSONResponse(fault_report.report(runtime.faults.list(), runtime.journal.query({}, 10**9)))
 
     async def fault(request: Request) -> JSONResponse:
         rule_id = request.path_params["rule_id"]
@@ -192,6 +198,11 @@ def build_admin(runtime: Runtime, services: dict[str, Service[Any]]) -> Starlett
         namespace = _namespace_param(runtime, request.query_params.get("namespace"))
         return JSONResponse({name: s.billing(namespace) for name, s in services.items() if s.billing})
 
+    async def oss_callback_key(request: Request) -> Response:
+        # What an OSS upload callback's x-oss-pub-key-url names (open: callback servers fetch it).
+        pem = await runtime.pool.run(oss_callback.public_key_pem, runtime.data_dir)
+        return Response(pem, media_type="application/x-pem-file")
+
     async def bad_request(request: Request, exc: BadRequest) -> JSONResponse:
         body = {"error": exc.message}
         if exc.field:
@@ -212,6 +223,7 @@ def build_admin(runtime: Runtime, services: dict[str, Service[Any]]) -> Starlett
         Route("/_emulator/reset", reset, methods=["POST"]),
         Route("/_emulator/clock", clock, methods=["GET", "POST"]),
         Route("/_emulator/faults", faults, methods=["GET", "POST", "DELETE"]),
+        Route("/_emulator/faults/report", faults_report, methods=["GET"]),
         Route("/_emulator/faults/{rule_id}", fault, methods=["GET", "DELETE"]),
         Route("/_emulator/namespaces", namespaces, methods=["GET", "POST"]),
         Route("/_emulator/namespaces/{name}", namespace, methods=["GET", "DELETE"]),
@@ -219,6 +231,7 @@ def build_admin(runtime: Runtime, services: dict[str, Service[Any]]) -> Starlett
         Route("/_emulator/tasks", tasks, methods=["GET"]),
         Route("/_emulator/tasks/{task_id}/events", task_events, methods=["GET"]),
         Route("/_emulator/billing", billing, methods=["GET"]),
+        Route(oss_callback.PUBLIC_KEY_PATH, oss_callback_key, methods=["GET"]),
         *console_routes(runtime, services),
     ], exception_handlers={BadRequest: bad_request, InvalidDocument: invalid_body,
                            ClientDisconnect: client_left})

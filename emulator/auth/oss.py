@@ -1,4 +1,5 @@
-"""OSS request signatures: V1 (HMAC-SHA1) and V4 (OSS4-HMAC-SHA256), header and presigned forms,
+"""OSS request signatures: V1 (HMAC-SHA1), V2 (`OSS2`, HMAC-SHA256) and V4 (OSS4-HMAC-SHA256),
+header and presigned forms,
 and the POST-policy signatures of PostObject. Reproduces what oss2 and alibabacloud-oss-v2 sign
 (see reference/oss-mns-protocols.md §2, validated against captured traffic)."""
 
@@ -39,6 +40,7 @@ SUBRESOURCES_V2 = frozenset("""acl bucketInfo location stat delete append taggin
  MetaQuery""".split())
 
 V4_ALGORITHM = "OSS4-HMAC-SHA256"
+V2_VERSION = "OSS2"
 
 
 class AuthError(Exception):
@@ -114,6 +116,56 @@ def _v1_verifier(req: SignedRequest, signature: str, date: str) -> Callable[[str
     return verify
 
 
+def v2_encode(text: str) -> str:
+    """RFC 3986 over the UTF-8 bytes, `/` included (oss2 `v2_uri_encode`)."""
+    return quote(text.encode("utf-8", "surrogatepass"), safe="-_.~")
+
+
+def v2_string_to_sign(req: SignedRequest, additional: list[str], date: str, presigned: bool) -> str:
+    """oss2 `ProviderAuthV2`: like V1, but HMAC-SHA256, every query parameter signed, the resource
+    RFC 3986-encoded, and the AdditionalHeaders list signed too (reference/oss-more.md §12.3)."""
+    resource = v2_encode("/" + (req.bucket + "/" + req.key if req.bucket else ""))
+    pairs = [(k, v) for k, v in query_pairs(req.raw_query) if not (presigned and k == "x-oss-signature")]
+    encoded = sorted((v2_encode(k), v2_encode(v)) for k, v in pairs)
+    if encoded:
+        resource += "?" + "&".join(f"{k}={v}" if v else k for k, v in encoded)
+    names = sorted(set(additional))
+    canon = "".join(f"{k}:{_utf8(v)}\n" for k, v in sorted(req.headers.items())
+                    if k.startswith("x-oss-") or k in names)
+    return "\n".join([req.method, req.headers.get("content-md5", ""), req.headers.get("content-type", ""),
+                      date, canon + ";".join(names), resource])
+
+
+def sign_v2(secret: str, string_to_sign: str) -> str:
+    digest = hmac.new(secret.encode(), string_to_sign.encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def _v2_verifier(req: SignedRequest, signature: str, additional: list[str], date: str,
+                 presigned: bool) -> Callable[[str], bool]:
+    def verify(secret: str) -> bool:
+        expected = sign_v2(secret, v2_string_to_sign(req, additional, date, presigned))
+        return hmac.compare_digest(expected, signature)
+    return verify
+
+
+def _v2_header_fields(value: str) -> dict[str, str]:
+    """`AccessKeyId:ak,AdditionalHeaders:a;b,Signature:sig` as a dict."""
+    fields = {}
+    for part in value.split(","):
+        name, sep, field_value = part.strip().partition(":")
+        if not sep:
+            raise AuthError("InvalidArgument", "Authorization header is invalid.")
+        fields[name] = field_value.strip()
+    if not fields.get("AccessKeyId") or "Signature" not in fields:
+        raise AuthError("InvalidArgument", "Authorization header is invalid.")
+    return fields
+
+
+def _header_list(value: str) -> list[str]:
+    return [a.strip().lower() for a in value.split(";") if a.strip()]
+
+
 def v4_signing_key(secret: str, date8: str, region: str, product: str) -> bytes:
     key = hmac.new(("aliyun_v4" + secret).encode(), date8.encode(), hashlib.sha256).digest()
     for part in (region, product, "aliyun_v4_request"):
@@ -179,6 +231,22 @@ def parse_claim(req: SignedRequest) -> Claim | None:
         additional = [a for a in query.get("x-oss-additional-headers", "").split(";") if a]
         ak, verify = _v4_verifier(req, credential, signature, timestamp, additional, presigned=True)
         return Claim(ak, verify, expires_at=_v4_time(timestamp) + expires)
+    if query.get("x-oss-signature-version") == V2_VERSION:
+        try:
+            ak, signature, expires = (query["x-oss-access-key-id"], query["x-oss-signature"],
+                                      int(query["x-oss-expires"]))
+        except (KeyError, ValueError) as exc:
+            raise AuthError("AccessDenied", "Invalid presigned URL: a required parameter is missing "
+                            "or malformed.") from exc
+        additional = _header_list(query.get("x-oss-additional-headers", ""))
+        return Claim(ak, _v2_verifier(req, signature, additional, query["x-oss-expires"], presigned=True),
+                     expires_at=float(expires))
+    if auth.startswith(V2_VERSION + " "):
+        fields = _v2_header_fields(auth[len(V2_VERSION) + 1:])
+        date = req.headers.get("date", "")  # oss2's AuthV2 signs the Date header, never x-oss-date
+        additional = _header_list(fields.get("AdditionalHeaders", ""))
+        return Claim(fields["AccessKeyId"], _v2_verifier(req, fields["Signature"], additional, date, False),
+                     signed_at=parse_http_date(date))
     if auth.startswith("OSS "):
         ak, sep, signature = auth[4:].partition(":")
         if not sep:
@@ -230,7 +298,11 @@ def claimed_access_key(headers: dict[str, str], query: dict[str, str]) -> str | 
         return query["OSSAccessKeyId"]
     if "x-oss-credential" in query:
         return query["x-oss-credential"].split("/")[0]
+    if "x-oss-access-key-id" in query:
+        return query["x-oss-access-key-id"]
     auth = headers.get("authorization", "")
+    if auth.startswith(V2_VERSION + " ") and "AccessKeyId:" in auth:
+        return auth.split("AccessKeyId:", 1)[1].split(",", 1)[0].strip()
     if auth.startswith("OSS "):
         return auth[4:].split(":", 1)[0].strip()
     if auth.startswith(V4_ALGORITHM + " ") and "Credential=" in auth:

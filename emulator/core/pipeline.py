@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emulator import __version__
-from emulator.core import requestlog
+from emulator.core import requestlog, transfer
 from emulator.core.accounts import Credentials
 from emulator.core.errors import ServiceError
 from emulator.core.faults import REQUEST_EFFECTS, FaultRule
@@ -35,6 +36,7 @@ SERVER = f"aliyun-emulator/{__version__}"
 M = TypeVar("M")
 # Facts a fault rule may match and the journal records, beside method, path and namespace.
 RESOURCE_FACTS = ("bucket", "key", "project", "topic", "queue", "model", "task_type")
+_REGION_IN_HOST = re.compile(r"(?:^|[.-])((?:cn|ap|us|eu|me|rus|na)-[a-z]+(?:-\d+)?)(?:[.:-]|$)")
 
 
 @dataclass
@@ -84,7 +86,14 @@ class RequestContext(Generic[M]):
     def facts(self) -> dict[str, Any]:
         """What fault rules match and the journal records."""
         return {"action": self.operation, "method": self.method, "path": self.path,
-                "namespace": self.namespace, **self.resources}
+                "namespace": self.namespace, "region": self.region, **self.resources}
+
+    @property
+    def region(self) -> str:
+        """The region the Host names (`oss-cn-shanghai.aliyuncs.com`, `imm.cn-beijing...`), else
+        the emulator's own."""
+        found = _REGION_IN_HOST.search(self.headers.get("host", ""))
+        return found.group(1) if found else self.runtime.config.region
 
     async def read_body(self, limit: int, too_large: Callable[[], ServiceError]) -> bytes:
         """The whole body (kept on the context), refusing one larger than `limit` bytes."""
@@ -133,6 +142,7 @@ class Service(Generic[M]):
 
 
 INTERNAL_ERROR = "An internal error occurred."
+UNAVAILABLE = "The service is temporarily unavailable. Please try again later."
 
 
 def new_context(service: Service[M], runtime: Runtime, scope: Scope, receive: Receive) -> RequestContext[M]:
@@ -167,13 +177,14 @@ async def serve(service: Service[M], runtime: Runtime, scope: Scope, receive: Re
             ctx.error = ServiceError(500, "InternalError", INTERNAL_ERROR)
         faults = runtime.faults
         rule = faults.take(service.name, ctx.facts(), REQUEST_EFFECTS) if faults.active else None
-        if rule is None or not await _apply(rule, service, ctx, recording_send, send):
+        if rule is None or not await _apply(rule, service, ctx, recording_send, send, receive):
             response = await respond(service, ctx)
             if response is not None:
                 await response(scope, ctx.request.receive, recording_send)
     finally:
         record = {
-            "time": runtime.clock.now(), "namespace": ctx.namespace, "service": service.name,
+            "time": runtime.clock.now(), "wall": time.time(), "namespace": ctx.namespace,
+            "service": service.name,
             "action": ctx.operation, "method": ctx.method, "path": ctx.path, "status": status.get("code"),
             "latency_ms": round((time.perf_counter() - started) * 1000, 3),
             "fault": {"id": rule.id, "effect": rule.effect_name} if rule else None,
@@ -213,6 +224,9 @@ async def respond(service: Service[M], ctx: RequestContext[M]) -> Response | Non
         await service.admit(ctx)
         if ctx.error is not None:
             raise ctx.error
+        if ctx.method in ("GET", "HEAD") and ctx.key and ctx.runtime.faults.hidden(
+                ctx.namespace, ctx.bucket, ctx.key):  # written, not yet visible (see Faults.hide)
+            raise ServiceError(404, "NoSuchKey", "The specified key does not exist.", Key=ctx.key)
         handler = service.routes.get(ctx.operation or "")
         if handler is None:
             raise ServiceError(500, "InternalError", INTERNAL_ERROR)
@@ -241,9 +255,9 @@ async def _drop_connection(send: Send) -> None:
 
 
 async def _apply(rule: FaultRule, service: Service[M], ctx: RequestContext[M], send: Send,
-                 server_send: Send) -> bool:
+                 server_send: Send, receive: Receive) -> bool:
     """Apply a request fault; True when it answered the request itself. `server_send` is the
-    server's own callable (a reset needs its connection)."""
+    server's own callable (closing a connection needs it), `receive` the server's own."""
     runtime = ctx.runtime
     name, spec = rule.effect_name, rule.effect[rule.effect_name]
     if name == "delay_ms":
@@ -256,23 +270,66 @@ async def _apply(rule: FaultRule, service: Service[M], ctx: RequestContext[M], s
     if name == "reset":
         await _drop_connection(server_send)
         return True
+    if name == "hang":
+        await transfer.wait_for_disconnect(receive, spec["max_seconds"])
+        await _drop_connection(server_send)
+        return True
+    if name in ("truncate", "bandwidth", "slow_headers", "corrupt"):
+        await _answer_broken(name, spec, service, ctx, send, server_send)
+        return True
     if name == "garbage":
         response: Response = Response(b"\x00\xff<garbage{not-what-you-expected", 200,
                                       media_type=service.media_type)
     else:
-        if name == "http_error":
-            status, code, message = spec["status"], spec["code"], spec.get("message", "")
-            retry_after = None
-        else:
-            custom = spec if isinstance(spec, dict) else {}
-            status, code, message, retry_after = service.throttle
-            status = custom.get("status", status)
-            code = custom.get("code", code)
-            message = custom.get("message", message)
-            retry_after = custom.get("retry_after", retry_after)
-        response = service.render_error(ctx, ServiceError(status, code, message))
-        if retry_after is not None:
-            response.headers["Retry-After"] = str(int(retry_after))
+        response = _error_answer(name, spec, service, ctx)
     service.finish(ctx, response)
     await response(ctx.request.scope, ctx.request.receive, send)
     return True
+
+
+def _error_answer(name: str, spec: Any, service: Service[M], ctx: RequestContext[M]) -> Response:
+    """http_error, throttle, rate_limit and outage: an error in the service's own shape."""
+    custom = spec if isinstance(spec, dict) else {}
+    retry_after = custom.get("retry_after")
+    if name == "http_error":
+        status, code, message = spec["status"], spec["code"], spec.get("message", "")
+    elif name == "outage":
+        status, code = custom.get("status", 503), custom.get("code", "ServiceUnavailable")
+        message = custom.get("message", UNAVAILABLE)
+    else:  # throttle, rate_limit: the service's throttling answer
+        status, code, message, own_retry_after = service.throttle
+        status = custom.get("status", status)
+        code = custom.get("code", code)
+        message = custom.get("message", message)
+        retry_after = own_retry_after if retry_after is None else retry_after
+    response = service.render_error(ctx, ServiceError(status, code, message))
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(int(retry_after))
+    return response
+
+
+async def _answer_broken(name: str, spec: dict[str, Any], service: Service[M], ctx: RequestContext[M],
+                         send: Send, server_send: Send) -> None:
+    """The service's real answer (the handler runs, its effects stand), broken on the wire."""
+    if name == "bandwidth":  # the upload is slowed too
+        ctx.request._receive = transfer.paced_receive(ctx.request._receive, spec["kib_per_second"] * 1024)
+    response = await respond(service, ctx)
+    if response is None:
+        return
+    if name == "slow_headers":
+        await asyncio.sleep(spec["ms"] / 1000)
+    elif name == "truncate":
+        send = transfer.truncating(send, lambda: _drop_connection(server_send), spec)
+    elif name == "bandwidth":
+        send = transfer.pacing(send, spec["kib_per_second"] * 1024, lambda: _closed(server_send))
+    else:
+        send = transfer.corrupting(send, {} if spec is True else spec)
+    try:
+        await response(ctx.request.scope, ctx.request.receive, send)
+    except transfer.Cut:
+        pass
+
+
+def _closed(server_send: Send) -> bool:
+    transport = getattr(getattr(server_send, "__self__", None), "transport", None)
+    return transport is not None and transport.is_closing()

@@ -48,6 +48,10 @@ class ObjectStore(Protocol):
         """The file holding an object's bytes, read-only (for ffmpeg and other readers)."""
         ...
 
+    def delete_object(self, ns: str, bucket: str, key: str) -> bool:
+        """True when there was an object to delete; raises ServiceError NoSuchBucket."""
+        ...
+
     def put_file(self, ns: str, bucket: str, key: str, path: Path,
                  content_type: str | None = None) -> StoredObject:
         """Store a local file as an object. Blocking (copy, hashing, fsync): call it in a worker."""

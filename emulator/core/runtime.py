@@ -40,7 +40,7 @@ class Runtime:
         self.accounts = Accounts(config, self.docs, self.ids)
         self.events = TaskEvents(self.docs, self.clock)
         self.pool = WorkerPool(config.workers)
-        self.faults = Faults(self.docs, self.ids)  # services register their match fields
+        self.faults = Faults(self.docs, self.ids, self.clock)  # services register their match fields
         self.scenario = ScenarioSections()  # services register their scenario sections
         self.journal = Journal(config.journal_size)
 

@@ -135,10 +135,10 @@ def apply_scenario(runtime: Runtime, doc: dict[str, Any], base_dir: Path) -> Non
     existing = {r.id for r in runtime.faults.list()}
     for index, rule in enumerate(core.faults or []):
         rule = {"id": f"scenario-{index}", **rule}
-        if rule["id"] in existing:
+        if rule["id"] in existing or f"{rule['id']}-1" in existing:  # a preset's first rule
             continue  # kept from an earlier start, with its counters
         try:
-            runtime.faults.add(rule)
+            runtime.faults.add_all(rule)
         except InvalidDocument as exc:
             raise ScenarioError(f"faults[{index}].{exc.field}", exc.message) from exc
     for name, section, items in seeded:

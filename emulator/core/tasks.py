@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from emulator.core.clock import Clock
 from emulator.core.documents import Documents
+from emulator.core.errors import ServiceError
+from emulator.core.ports import ObjectStore
 
 if TYPE_CHECKING:  # the runtime builds the pool and the timeline defined here
     from emulator.core.runtime import Runtime
@@ -73,6 +75,9 @@ class TaskFaults:
 
     fail: dict[str, Any] | None = None  # {"code", "message", optional "at_progress"}
     duration_seconds: float | None = None
+    # output_vanish: the outputs of a successful task are deleted this long after it ends
+    vanish_after_seconds: float | None = None
+    result_url_ttl_seconds: float | None = None  # DashScope: the result URL's shorter life
 
 
 async def take_task_faults(runtime: Runtime, service: str, namespace: str, task_id: str,
@@ -104,6 +109,17 @@ async def take_task_faults(runtime: Runtime, service: str, namespace: str, task_
         result.duration_seconds = float(duration.effect["task_duration_seconds"])
         runtime.events.record(namespace, service, task_id, "fault applied", rule=duration.id,
                               effect="task_duration_seconds", seconds=result.duration_seconds)
+    vanish = faults.take(service, info, ("output_vanish",))
+    if vanish is not None:
+        spec = vanish.effect["output_vanish"]
+        result.vanish_after_seconds = float((spec if isinstance(spec, dict) else {}).get("after_seconds", 0))
+        runtime.events.record(namespace, service, task_id, "fault applied", rule=vanish.id,
+                              effect="output_vanish", seconds=result.vanish_after_seconds)
+    ttl = faults.take(service, info, ("result_url_ttl_seconds",))
+    if ttl is not None:
+        result.result_url_ttl_seconds = float(ttl.effect["result_url_ttl_seconds"])
+        runtime.events.record(namespace, service, task_id, "fault applied", rule=ttl.id,
+                              effect="result_url_ttl_seconds", seconds=result.result_url_ttl_seconds)
     return result
 
 
@@ -166,6 +182,7 @@ class TaskRunner:
         self.service = service
         self._jobs: dict[asyncio.Task[None], Job] = {}
         self._lanes: dict[str, _Lane] = {}
+        self._removals: dict[asyncio.Task[None], str] = {}  # output_vanish deletions -> namespace
 
     def submit(self, job: Job) -> None:
         lane = None
@@ -201,9 +218,33 @@ class TaskRunner:
         for task, job in list(self._jobs.items()):
             if namespace is None or job.namespace == namespace:
                 task.cancel()
+        for task, owner in list(self._removals.items()):
+            if namespace is None or owner == namespace:
+                task.cancel()
+
+    def remove_outputs_later(self, namespace: str, task_id: str, store: ObjectStore,
+                             objects: Iterable[tuple[str, str]], after_seconds: float) -> None:
+        """An output_vanish rule: a succeeded task's output objects are deleted `after_seconds`
+        later on the emulator's clock (as a lifecycle rule or another process would); the task
+        itself stays as it ended. Pending deletions do not survive a restart."""
+        objects = list(objects)
+
+        async def remove() -> None:
+            await self.rt.clock.sleep_until(self.rt.clock.now() + after_seconds)
+            for bucket, key in objects:
+                try:
+                    store.delete_object(namespace, bucket, key)
+                except ServiceError:  # the bucket went first: nothing left to remove
+                    pass
+            self.rt.events.record(namespace, self.service, task_id, "output removed",
+                                  objects=[f"oss://{bucket}/{key}" for bucket, key in objects])
+
+        task = asyncio.get_running_loop().create_task(remove(), name=f"{self.service} {task_id} vanish")
+        self._removals[task] = namespace
+        task.add_done_callback(lambda done: self._removals.pop(done, None))
 
     async def close(self) -> None:
-        tasks = list(self._jobs)
+        tasks = [*self._jobs, *self._removals]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -179,6 +179,13 @@ async function loadFaults() {
     el('td', {}, el('button', { class: 'link', 'data-remove': f.id, onclick: async () => {
       await api('DELETE', `/faults/${encodeURIComponent(f.id)}`); loadFaults();
     } }, 'remove')))));
+  // How clients coped: per rule, the requests it hit and what came next (GET /faults/report).
+  const { rules } = await api('GET', '/faults/report');
+  fill($('#fault-report-table tbody'), rules.map((r) => el('tr', { 'data-report': r.id },
+    el('td', {}, r.id), el('td', {}, r.effect), el('td', { class: 'hits' }, r.hits.length),
+    el('td', { class: 'retries' }, r.retries), el('td', {}, r.retry_delays.map((d) => `${d}s`).join(', ')),
+    el('td', {}, r.hits.filter((h) => h.next.kind === 'other').length), el('td', {}, r.gave_up),
+    el('td', { class: 'recovered' }, r.hits.length ? (r.recovered ? 'yes' : 'no') : ''))));
 }
 async function addFault() {
   $('#fault-error').textContent = '';

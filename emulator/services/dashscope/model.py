@@ -157,10 +157,12 @@ class DashScopeModel:
         return self.visible_task(ns, region, task_id)
 
     def video_url(self, task: dict[str, Any], base_url: str) -> str:
-        """A V1 presigned URL on this emulator's OSS, valid 24 h after the task ended."""
+        """A V1 presigned URL on this emulator's OSS, valid 24 h after the task ended (or what a
+        result_url_ttl_seconds fault rule said)."""
         creds = self.rt.accounts.get(task["namespace"]) or self.rt.accounts.default
+        ttl = task.get("url_ttl_seconds", TASK_TTL_SECONDS)
         return presign_v1_get(base_url, creds.access_key_id, creds.access_key_secret, task["video_bucket"],
-                              task["video_key"], int(task["end_time"]) + TASK_TTL_SECONDS)
+                              task["video_key"], int(task["end_time"] + ttl))
 
     def cancel(self, ns: str, region: str, task_id: str) -> None:
         self.limits.check((ns, "cancel"), TASK_QUERIES_PER_SECOND)
@@ -278,9 +280,14 @@ class DashScopeModel:
                     task["scheduled_time"] + duration * REALISTIC_SECONDS_PER_OUTPUT_SECOND[task["mode"]])
             task.update(status="SUCCEEDED", end_time=self.rt.clock.now(), video_bucket=bucket,
                         video_key=key, video_duration=duration)
+            if faults.result_url_ttl_seconds is not None:
+                task["url_ttl_seconds"] = faults.result_url_ttl_seconds
             if self._save(ns, task):
                 self.rt.events.record(ns, SERVICE, task_id, "finished", status="SUCCEEDED",
                                       video_duration=duration)
+                if faults.vanish_after_seconds is not None:
+                    self.tasks.remove_outputs_later(ns, task_id, self.oss, [(bucket, key)],
+                                                    faults.vanish_after_seconds)
         except ServiceError as err:
             self._fail(ns, task, err.code, err.message)
         except MediaError as err:

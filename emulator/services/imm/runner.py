@@ -18,7 +18,7 @@ from emulator.core.errors import ServiceError
 from emulator.core.faults import NOTIFICATION_EFFECTS
 from emulator.core.ports import ObjectStore, Publisher
 from emulator.core.runtime import Runtime
-from emulator.core.tasks import Job, Progress, TaskRunner, Unfinished
+from emulator.core.tasks import Job, Progress, TaskFaults, TaskRunner, Unfinished
 from emulator.core.timefmt import iso_millis
 from emulator.media.ffmpeg import MediaError
 from emulator.media.plan import SourceFrames, Window, output_geometry, plan_sampling
@@ -117,6 +117,7 @@ class MediaConvertJobs:
         self.rt.events.record(ns, SERVICE, task_id, "started")
         started = self.rt.clock.now()
         outputs: dict[str, list[str]] = {}
+        faults = TaskFaults()
         progress = self.tasks.progress(ns, task_id, partial(self._save_progress, ns, project, task_id),
                                        task.get("Progress", 0))
         try:
@@ -144,6 +145,10 @@ class MediaConvertJobs:
             return  # the project was deleted meanwhile
         self.rt.events.record(ns, SERVICE, task_id, "finished", status=finished["Status"],
                               code=finished["Code"], message=finished["Message"])
+        if faults.vanish_after_seconds is not None and finished["Status"] == "Succeeded":
+            written = [uri.removeprefix("oss://").partition("/") for uris in outputs.values() for uri in uris]
+            self.tasks.remove_outputs_later(ns, task_id, self.oss, [(b, k) for b, _, k in written if k],
+                                            faults.vanish_after_seconds)
         await self._notify(ns, finished, request, outputs)
 
     def _save_progress(self, ns: str, project: str, task_id: str, percent: int) -> None:
@@ -269,6 +274,10 @@ class MediaConvertJobs:
                 copies += int(value)
             if kind == "delay_seconds":
                 await self.rt.clock.sleep(float(value))
+            if kind == "early_seconds":
+                for uri in (uri for uris in outputs.values() for uri in uris):
+                    bucket, _, key = uri.removeprefix("oss://").partition("/")
+                    self.rt.faults.hide(ns, bucket, key, float(value))
         for _ in range(copies):
             self._publish(ns, task, request.mns_topic, body, mns)
 

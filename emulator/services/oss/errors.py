@@ -174,6 +174,20 @@ def throttled() -> ServiceError:
     return ServiceError(503, "ServiceUnavailable", "Please reduce your request rate.")
 
 
+def invalid_callback(message: str, name: str) -> ServiceError:
+    return invalid_argument(message, name)
+
+
+def callback_failed(message: str) -> ServiceError:
+    """The upload is stored; only the callback failed (HTTP 203, a 2xx to both SDKs)."""
+    return ServiceError(203, "CallbackFailed", message)
+
+
+def part_not_sequential() -> ServiceError:
+    return ServiceError(400, "PartNotSequential", "For sequential multipart upload, you must upload or "
+                        "complete parts with sequential part number.")
+
+
 # x-oss-ec / <EC>: OSS's fine-grained error codes. Values from OSS's error-code pages where one is
 # documented for the usual cause (NoSuchKey, NoSuchBucket, MissingArgument, AccessDenied, tagging,
 # PostObject policy); the rest follow OSS's format with a stable made-up number per Code, since

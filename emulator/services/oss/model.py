@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from emulator.core.blobs import Blob, BlobStore
 from emulator.core.runtime import Runtime
-from emulator.services.oss import errors
+from emulator.services.oss import errors, sequential, styles
 from emulator.services.oss.documents import BucketInfo, ListResult, ObjectMeta
 
 if TYPE_CHECKING:
@@ -116,6 +116,7 @@ class OssModel:
             for config_key, _ in list(self.rt.docs.scan(CONFIG_KIND, ns, prefix)):
                 self.rt.docs.delete(CONFIG_KIND, ns, config_key)
             self.rt.docs.delete(BUCKET_KIND, ns, name)
+            styles.drop_bucket(self.rt, ns, name)
 
     # ---- objects -------------------------------------------------------------------------
 
@@ -259,13 +260,14 @@ class OssModel:
 
     def initiate_upload(self, ns: str, bucket: str, key: str, content_type: str | None,
                         user_meta: dict[str, str] | None = None,
-                        headers: dict[str, str] | None = None) -> str:
+                        headers: dict[str, str] | None = None, sequential: bool = False) -> str:
         check_object_name(key)
         self.get_bucket(ns, bucket)
         upload_id = self.rt.ids.hex(32, upper=True)
         self.rt.docs.put(UPLOAD_KIND, ns, f"{bucket}/{upload_id}", {
             "bucket": bucket, "key": key, "upload_id": upload_id, "initiated": self.rt.clock.now(),
-            "content_type": content_type, "user_meta": user_meta or {}, "headers": headers or {}})
+            "content_type": content_type, "user_meta": user_meta or {}, "headers": headers or {},
+            "sequential": sequential})
         return upload_id
 
     def get_upload(self, ns: str, bucket: str, key: str, upload_id: str) -> dict[str, Any]:
@@ -345,6 +347,7 @@ class OssModel:
         numbers = [n for n, _ in parts]
         if numbers != sorted(numbers) or len(set(numbers)) != len(numbers):
             raise errors.invalid_part_order()
+        sequential.check_complete(upload, numbers)
         chosen = []
         for number, etag in parts:
             part = stored.get(number)
@@ -362,7 +365,7 @@ class OssModel:
                         writer.write(chunk)
             blob = writer.commit()
         meta = self.put_object(ns, bucket, key, blob, upload["content_type"], upload["user_meta"],
-                               upload["headers"], "Multipart",
+                               {**upload["headers"], **sequential.object_headers(upload, blob)}, "Multipart",
                                multipart_etag([p["md5"] for p in chosen]))
         self._drop_upload(ns, bucket, upload_id, stored.values())
         return meta

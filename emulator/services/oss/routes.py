@@ -39,12 +39,15 @@ from emulator.services.oss import (
     access,
     async_process,
     bucket_config,
+    callback,
     cors,
     errors,
     processing,
     seed,
+    sequential,
     subresources,
     tagging,
+    traffic,
     wire,
 )
 from emulator.services.oss.bodies import check_md5, read_small_body
@@ -242,9 +245,10 @@ async def _receive_blob(ctx: Ctx) -> Blob:
     limit = ctx.runtime.config.oss_max_object_size
     if length is not None and (not length.isdigit() or int(length) > limit):
         raise errors.entity_too_large("EntityTooLarge" if length.isdigit() else "InvalidArgument")
+    rate = traffic.requested(ctx.headers, ctx.query)
     with ctx.runtime.blobs.writer(max_size=limit) as writer:
         try:
-            async for chunk in ctx.request.stream():
+            async for chunk in traffic.paced(ctx.request.stream(), rate):
                 writer.write(chunk)
         except OverflowError as exc:
             raise errors.entity_too_large() from exc
@@ -401,6 +405,7 @@ def _set_attributes(ctx: Ctx, key: str, attributes: dict[str, Any]) -> None:
 
 async def put_object(ctx: Ctx) -> Response:
     attributes = _object_attributes(ctx)
+    call_back = callback.requested(ctx.headers, ctx.query)
     ctx.model.get_bucket(ctx.ns, ctx.bucket)
     blob = await _receive_blob(ctx)
     meta = ctx.model.put_object(
@@ -408,9 +413,11 @@ async def put_object(ctx: Ctx) -> Response:
         _user_meta(ctx.headers), _stored_headers(ctx.headers),
         forbid_overwrite=ctx.headers.get("x-oss-forbid-overwrite", "").lower() == "true")
     _set_attributes(ctx, ctx.key, attributes)
-    return Response(status_code=200, headers={
-        "ETag": meta.etag, "x-oss-hash-crc64ecma": str(meta.crc64),
-        "Content-MD5": base64.b64encode(bytes.fromhex(blob.md5_hex)).decode()})
+    content_md5 = base64.b64encode(bytes.fromhex(blob.md5_hex)).decode()
+    headers = {"ETag": meta.etag, "x-oss-hash-crc64ecma": str(meta.crc64), "Content-MD5": content_md5}
+    if call_back:
+        return await callback.answer(ctx, call_back, meta, headers, content_md5)
+    return Response(status_code=200, headers=headers)
 
 
 def _copy_source(ctx: Ctx) -> tuple[str, str, ObjectMeta]:
@@ -452,6 +459,7 @@ async def copy_object(ctx: Ctx) -> Response:
 
 
 async def get_object(ctx: Ctx) -> Response:
+    rate = traffic.requested(ctx.headers, ctx.query)
     await ctx.model.produce_missing(ctx.ns, ctx.bucket, ctx.key)
     meta = ctx.model.head_object(ctx.ns, ctx.bucket, ctx.key)
     _check_conditions(ctx.headers, meta)
@@ -478,7 +486,7 @@ async def get_object(ctx: Ctx) -> Response:
     headers["Content-Length"] = str(max(0, end - start + 1))
     path = ctx.runtime.blobs.path(meta.blob_id)
     # The stored Content-Type as it is: passed as media_type, Starlette would add a charset to text/*.
-    return StreamingResponse(_file_range(path, start, end), status, headers=headers)
+    return StreamingResponse(traffic.paced(_file_range(path, start, end), rate), status, headers=headers)
 
 
 async def head_object(ctx: Ctx) -> Response:
@@ -510,7 +518,8 @@ async def initiate_upload(ctx: Ctx) -> Response:
     await read_small_body(ctx)
     upload_id = ctx.model.initiate_upload(ctx.ns, ctx.bucket, ctx.key,
                                            _content_type(ctx.headers),
-                                           _user_meta(ctx.headers), _stored_headers(ctx.headers))
+                                           _user_meta(ctx.headers), _stored_headers(ctx.headers),
+                                           sequential=sequential.QUERY in ctx.query)
     if attributes:
         ctx.model.set_upload_fields(ctx.ns, ctx.bucket, upload_id, attributes=attributes)
     return _xml(wire.initiate_xml(ctx.bucket, ctx.key, upload_id, _url_encoded(ctx)))
@@ -527,7 +536,9 @@ def _part_number(ctx: Ctx) -> int:
 async def upload_part(ctx: Ctx) -> Response:
     number = _part_number(ctx)
     upload_id = ctx.query["uploadId"]
-    ctx.model.get_upload(ctx.ns, ctx.bucket, ctx.key, upload_id)
+    upload = ctx.model.get_upload(ctx.ns, ctx.bucket, ctx.key, upload_id)
+    sequential.check_part(upload, (p["number"] for p in ctx.model.list_parts(ctx.ns, ctx.bucket, ctx.key,
+                                                                          upload_id)), number)
     copying = "x-oss-copy-source" in ctx.headers
     blob = await (_copied_part(ctx) if copying else _receive_blob(ctx))
     part = ctx.model.upload_part(ctx.ns, ctx.bucket, ctx.key, upload_id, number, blob)
@@ -576,12 +587,15 @@ async def complete_upload(ctx: Ctx) -> Response:
     if complete_all and body.strip():
         raise errors.invalid_argument("Should not specify both complete all header and body.",
                                       "x-oss-complete-all", "yes")
+    call_back = callback.requested(ctx.headers, ctx.query)
     upload = ctx.model.get_upload(ctx.ns, ctx.bucket, ctx.key, upload_id)
     parts = None if complete_all else wire.parse_complete(body)
     meta = ctx.model.complete_upload(ctx.ns, ctx.bucket, ctx.key, upload_id, parts)
     _set_attributes(ctx, ctx.key, upload.get("attributes", {}))
-    return _xml(wire.complete_xml(ctx.base_url, meta, _url_encoded(ctx)),
-                headers={"ETag": meta.etag, "x-oss-hash-crc64ecma": str(meta.crc64)})
+    headers = {"ETag": meta.etag, "x-oss-hash-crc64ecma": str(meta.crc64)}
+    if call_back:
+        return await callback.answer(ctx, call_back, meta, headers)
+    return _xml(wire.complete_xml(ctx.base_url, meta, _url_encoded(ctx)), headers=headers)
 
 
 async def abort_upload(ctx: Ctx) -> Response:
@@ -618,6 +632,7 @@ async def post_object(ctx: Ctx) -> Response:
         status = form.get("success_action_status", "204")
         if status not in ("200", "201", "204"):
             status = "204"
+        call_back = callback.from_form(form)
         forbid = form.get("x-oss-forbid-overwrite", "false").lower()
         if forbid not in ("true", "false"):
             raise errors.invalid_argument("Invalid x-oss-forbid-overwrite.", "x-oss-forbid-overwrite",
@@ -641,6 +656,9 @@ async def post_object(ctx: Ctx) -> Response:
                                  _stored_headers(form), forbid_overwrite=forbid == "true")
     _set_attributes(ctx, key, attributes)
     headers = {"ETag": meta.etag, "x-oss-hash-crc64ecma": str(meta.crc64)}
+    if call_back:
+        return await callback.answer(ctx, call_back, meta, headers,
+                                     base64.b64encode(bytes.fromhex(blob.md5_hex)).decode())
     if status == "201":
         location = f"{ctx.base_url}/{ctx.bucket}/{key}"
         return _xml(wire.post_response_xml(meta, location), 201, headers)
@@ -837,7 +855,7 @@ def build_oss(runtime: Runtime, publisher: Publisher | None = None) -> Service[O
     throttled = errors.throttled()
 
     def info() -> dict[str, Any]:
-        return {"status": "running", "signatures": ["V1", "V4"],
+        return {"status": "running", "signatures": ["V1", "V2", "V4"],
                 "verify_signatures": runtime.config.verify_signatures}
 
     return Service(

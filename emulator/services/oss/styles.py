@@ -50,3 +50,10 @@ def delete_style(rt: Runtime, ns: str, bucket: str, name: str) -> None:
     rt.docs.delete(STYLE_KIND, ns, f"{bucket}/{name}")
 
 
+
+
+def drop_bucket(rt: Runtime, ns: str, bucket: str) -> None:
+    """A deleted bucket's styles go with it (a bucket made again under the name has none)."""
+    with rt.docs.transaction():
+        for key, _ in list(rt.docs.scan(STYLE_KIND, ns, bucket + "/")):
+            rt.docs.delete(STYLE_KIND, ns, key)
