@@ -73,3 +73,30 @@ def test_dashscope_result_url_expires_early(sdk: LiveServer) -> None:
     assert expired.status_code == 403 and b"<Code>AccessDenied</Code>" in expired.content
     again = VideoSynthesis.fetch(done.output.task_id)
     assert again.output.task_status == "SUCCEEDED"  # the task stands; only its URL is gone
+
+
+def test_mns_message_delivered_twice_the_copy_late_and_out_of_order(emulator: LiveServer) -> None:
+    from mns.account import Account
+    from mns.mns_exception import MNSExceptionBase
+    from mns.queue import Message, QueueMeta
+
+    queue = Account(emulator.url, emulator.access_key_id, emulator.access_key_secret).get_queue("jobs")
+    queue.create(QueueMeta())
+    queue.set_encoding(False)
+    emulator.admin("POST", "clock", {"frozen": True})
+    emulator.add_fault({"service": "mns", "match": {"queue": "jobs"},
+                        "effect": {"redeliver": {"after_seconds": 30}}, "times": 1})
+    first = queue.send_message(Message("job-1")).message_id
+    queue.send_message(Message("job-2"))
+
+    def take() -> tuple[str, str]:
+        message = queue.receive_message(0)
+        queue.delete_message(message.receipt_handle)
+        return message.message_body, message.message_id
+
+    assert [take()[0], take()[0]] == ["job-1", "job-2"]
+    with pytest.raises(MNSExceptionBase):  # the copy is not visible yet
+        queue.receive_message(0)
+    emulator.advance(30)
+    body, message_id = take()
+    assert body == "job-1" and message_id != first  # after job-2, under a new id

@@ -33,7 +33,7 @@ def test_every_unserved_sub_resource_is_refused_not_taken_for_a_plain_operation(
     bucket = oss2_bucket(emulator, "conf")
     bucket.create_bucket()
     unserved = sorted(subresources.KNOWN - SERVED)
-    assert {"live", "lifecycle", "worm", "replication", "inventory"} <= set(unserved)
+    assert {"live", "worm", "replication", "inventory"} <= set(unserved)
     for sub in unserved:
         for method, key in (("PUT", "ch"), ("GET", ""), ("POST", "ch"), ("DELETE", "ch")):
             with pytest.raises(oss2.exceptions.ServerError) as caught:

@@ -4,9 +4,8 @@ tasks and their timelines, billing."""
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
-from pydantic import AfterValidator
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
@@ -16,12 +15,13 @@ from starlette.routing import Route
 from emulator import __version__
 from emulator.admin.auth import RequireToken
 from emulator.admin.console import console_routes, public_task
+from emulator.admin.documents import NamespaceBody, ScopeBody
 from emulator.core import fault_report
 from emulator.core.clock import ClockCommand, apply_clock
 from emulator.core.pipeline import Service
 from emulator.core.runtime import Runtime
 from emulator.core.timefmt import iso_millis
-from emulator.core.validation import Document, InvalidDocument, fail, parse_json, validate
+from emulator.core.validation import Document, InvalidDocument, parse_json, validate
 from emulator.services.oss import callback as oss_callback
 
 M = TypeVar("M", bound=Document)
@@ -34,22 +34,6 @@ class BadRequest(Exception):
         self.message = message
         self.field = field
         self.status = status
-
-
-class ScopeBody(Document):
-    """What a reset or a removal of fault rules applies to."""
-
-    namespace: str | None = None  # null or absent: everything
-
-
-def _namespace_name(name: str) -> str:
-    if not name.replace("-", "").isalnum() or len(name) > 64:
-        raise fail("name", "name must be letters, digits and '-', at most 64")
-    return name
-
-
-class NamespaceBody(Document):
-    name: Annotated[str, AfterValidator(_namespace_name)] | None = None  # absent: a generated name
 
 
 async def _json_body(request: Request, model: type[M] | None = None) -> Any:
@@ -198,6 +182,12 @@ def build_admin(runtime: Runtime, services: dict[str, Service[Any]]) -> Starlett
         namespace = _namespace_param(runtime, request.query_params.get("namespace"))
         return JSONResponse({name: s.billing(namespace) for name, s in services.items() if s.billing})
 
+    async def openapi(request: Request) -> JSONResponse:
+        # Imported on first use: building the document's models is no cost a start should pay.
+        from emulator.admin.openapi import openapi_document
+
+        return JSONResponse(openapi_document())
+
     async def oss_callback_key(request: Request) -> Response:
         # What an OSS upload callback's x-oss-pub-key-url names (open: callback servers fetch it).
         pem = await runtime.pool.run(oss_callback.public_key_pem, runtime.data_dir)
@@ -220,6 +210,7 @@ def build_admin(runtime: Runtime, services: dict[str, Service[Any]]) -> Starlett
 
     return Starlette(middleware=[Middleware(RequireToken, token=runtime.config.admin_token)], routes=[
         Route("/_emulator/health", health, methods=["GET"]),
+        Route("/_emulator/openapi.json", openapi, methods=["GET"]),
         Route("/_emulator/reset", reset, methods=["POST"]),
         Route("/_emulator/clock", clock, methods=["GET", "POST"]),
         Route("/_emulator/faults", faults, methods=["GET", "POST", "DELETE"]),

@@ -133,7 +133,9 @@ def _instant(value: Any) -> float:
     return value.timestamp()
 
 
-Instant = Annotated[float, BeforeValidator(_instant), between(EARLIEST, LATEST)]
+# json_schema_input_type: the OpenAPI document shows what a client sends, an ISO 8601 time.
+Instant = Annotated[float, BeforeValidator(_instant, json_schema_input_type=datetime),
+                    between(EARLIEST, LATEST)]
 
 
 class ClockCommand(Document):

@@ -68,7 +68,8 @@ REQUEST_EFFECTS = ("http_error", "throttle", "delay_ms", "reset", "garbage", *TR
                    *SERVICE_EFFECTS)
 TASK_EFFECTS = ("task_fail", "task_stall", "task_duration_seconds", "output_vanish", "result_url_ttl_seconds")
 NOTIFICATION_EFFECTS = ("notification",)
-EFFECTS = REQUEST_EFFECTS + TASK_EFFECTS + NOTIFICATION_EFFECTS
+MESSAGE_EFFECTS = ("redeliver",)  # MNS: a message put in a queue
+EFFECTS = REQUEST_EFFECTS + TASK_EFFECTS + NOTIFICATION_EFFECTS + MESSAGE_EFFECTS
 ANY_SERVICE = "*"
 _KIND = "fault"
 _GLOBAL = "_"
@@ -270,6 +271,12 @@ class OutputVanish(Document):
     after_seconds: Annotated[FiniteNumber, between(0, _TEN_YEARS)] = None  # absent: at once
 
 
+class Redeliver(Document):
+    """A message put in a queue arrives a second time (a new message id), this much later."""
+
+    after_seconds: Annotated[FiniteNumber, between(0, _WEEK)] = None  # absent: at once
+
+
 class Effect(Document):
     http_error: HttpError = None
     throttle: Annotated[Throttle, _true_or_object("must be true or an object")] = None
@@ -289,6 +296,7 @@ class Effect(Document):
     output_vanish: Annotated[OutputVanish, _true_or_object("must be true or an object")] = None
     result_url_ttl_seconds: Annotated[FiniteNumber, between(0, 86400)] = None
     notification: Notification = None
+    redeliver: Annotated[Redeliver, _true_or_object("must be true or an object")] = None
 
     _one = model_validator(mode="before")(staticmethod(one_of(EFFECTS, "effect")))
 
@@ -600,10 +608,10 @@ PRESETS: dict[str, tuple[str, list[dict[str, Any]]]] = {
          {"service": "dashscope", "match": {"action": "GetTask"}, "effect": {"throttle": True},
           "probability": 0.2}]),
     "mns-duplicate-delivery": (
-        "half the IMM completion notifications reach MNS twice; of the others, half come 30 s late on "
-        "the emulator's clock (after later ones)",
-        [{"service": "imm", "effect": {"notification": {"duplicate": 1}}, "probability": 0.5},
-         {"service": "imm", "effect": {"notification": {"delay_seconds": 30}}, "probability": 0.5}]),
+        "30 % of the messages put in any queue arrive a second time, 30 s later on the emulator's clock "
+        "(after the messages sent meanwhile); 20 % of IMM completion notifications are published twice",
+        [{"service": "mns", "effect": {"redeliver": {"after_seconds": 30}}, "probability": 0.3},
+         {"service": "imm", "effect": {"notification": {"duplicate": 1}}, "probability": 0.2}]),
 }
 
 

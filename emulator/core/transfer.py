@@ -115,8 +115,14 @@ def garble(value: bytes) -> bytes:
     return turned if turned != value else value + b"-corrupted"
 
 
+# Headers that frame the message: garbling them would break HTTP itself, not the data.
+_FRAMING = ("content-length", "transfer-encoding", "connection")
+
+
 def header_selected(name: bytes, patterns: list[str]) -> bool:
     text = name.decode("latin-1").lower()
+    if text in _FRAMING:
+        return False
     return any(text.startswith(p[:-1].lower()) if p.endswith("*") else text == p.lower()
                for p in patterns)
 

@@ -25,6 +25,7 @@ from emulator.config import Config
 from emulator.core.clock import Clock
 from emulator.core.documents import Documents
 from emulator.core.errors import ServiceError
+from emulator.core.faults import MESSAGE_EFFECTS, Faults
 from emulator.core.ids import Ids
 from emulator.services.mns import errors
 from emulator.services.mns.documents import (
@@ -100,8 +101,10 @@ Key = tuple[str, str]  # (namespace, name)
 
 
 class MnsModel:
-    def __init__(self, config: Config, docs: Documents, clock: Clock, ids: Ids) -> None:
+    def __init__(self, config: Config, docs: Documents, clock: Clock, ids: Ids,
+                 faults: Faults | None = None) -> None:
         self.config = config
+        self._faults = faults  # redeliver rules
         self._docs = docs
         self._clock = clock
         self._ids = ids
@@ -246,8 +249,19 @@ class MnsModel:
         q = self._queues[(ns, queue)]
         now = self._clock.now()
         delay = q.attrs["DelaySeconds"] if delay is None else delay
-        message = Message(self._new_message_id(ns, queue), body, body_md5(body),
-                          PRIORITY[2] if priority is None else priority, now, now + delay, self._seq)
+        priority = PRIORITY[2] if priority is None else priority
+        message = self._store_message(ns, queue, body, priority, now + delay)
+        rule = self._faults.take("mns", {"action": "Deliver", "queue": queue, "namespace": ns},
+                                 MESSAGE_EFFECTS) if self._faults is not None else None
+        if rule is not None:  # the same body a second time, later: at-least-once delivery
+            spec = rule.effect["redeliver"]
+            again = (spec if isinstance(spec, dict) else {}).get("after_seconds", 0)
+            self._store_message(ns, queue, body, priority, now + delay + again)
+        return message
+
+    def _store_message(self, ns: str, queue: str, body: str, priority: int, visible_at: float) -> Message:
+        message = Message(self._new_message_id(ns, queue), body, body_md5(body), priority,
+                          self._clock.now(), visible_at, self._seq)
         self._seq += 1
         self._save_message(ns, queue, message)
         self._messages[(ns, queue)][message.id] = message

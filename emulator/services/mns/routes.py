@@ -349,7 +349,7 @@ def finish(ctx: Ctx, response: Response) -> None:
 
 
 def build_mns(runtime: Runtime) -> Service[MnsModel]:
-    model = MnsModel(runtime.config, runtime.docs, runtime.clock, runtime.ids)
+    model = MnsModel(runtime.config, runtime.docs, runtime.clock, runtime.ids, runtime.faults)
     runtime.faults.register_match_fields("mns", ("topic", "queue"))
     seed.register(runtime, model)
     pusher = Pusher(runtime, model)

@@ -20,6 +20,7 @@ from emulator.core.pipeline import RequestContext
 from emulator.core.xml import children, parse, text
 from emulator.services.oss import bucket_config, errors, wire
 from emulator.services.oss.model import OssModel
+from emulator.services.oss.versioning import version_header, version_param
 
 Ctx = RequestContext[OssModel]
 BUCKET_ACLS = ("private", "public-read", "public-read-write")
@@ -121,15 +122,17 @@ async def put_object_acl(ctx: Ctx) -> Response:
     if acl is None:
         raise errors.missing_argument("x-oss-object-acl")
     check_object_acl(acl)
-    ctx.model.head_object(ctx.ns, ctx.bucket, ctx.key)
+    version_id = version_param(ctx)
+    ctx.model.head_object(ctx.ns, ctx.bucket, ctx.key, version_id)
     check_public_grant(ctx, acl)
-    ctx.model.set_object_fields(ctx.ns, ctx.bucket, ctx.key, acl=acl)
-    return Response(status_code=200)
+    meta = ctx.model.set_object_fields(ctx.ns, ctx.bucket, ctx.key, version_id, acl=acl)
+    return Response(status_code=200, headers=version_header(meta))
 
 
 async def get_object_acl(ctx: Ctx) -> Response:
-    acl = ctx.model.head_object(ctx.ns, ctx.bucket, ctx.key).acl
-    return Response(wire.acl_xml(acl, _owner(ctx)), 200, media_type=wire.XML_TYPE)
+    meta = ctx.model.head_object(ctx.ns, ctx.bucket, ctx.key, version_param(ctx))
+    return Response(wire.acl_xml(meta.acl, _owner(ctx)), 200, media_type=wire.XML_TYPE,
+                    headers=version_header(meta))
 
 
 def _owner(ctx: Ctx) -> str:

@@ -20,7 +20,8 @@ from emulator.core.xml import DECLARATION, children, document, parse, text
 from emulator.core.xml import element as el
 from emulator.services.oss import errors
 from emulator.services.oss.bodies import read_small_body
-from emulator.services.oss.model import CONFIG_KIND, OssModel
+from emulator.services.oss.documents import CONFIG_KIND
+from emulator.services.oss.model import OssModel
 
 Ctx = RequestContext[OssModel]
 ACCOUNT = ""  # the account-level public access block lives under the empty bucket name

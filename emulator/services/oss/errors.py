@@ -174,6 +174,67 @@ def throttled() -> ServiceError:
     return ServiceError(503, "ServiceUnavailable", "Please reduce your request rate.")
 
 
+class HeadedError(ServiceError):
+    """An error whose response carries headers besides the XML (delete markers, append positions)."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str], **details: str) -> None:
+        super().__init__(status, code, message, **details)
+        self.headers = headers
+
+
+def deleted_key(key: str, marker_version: str) -> ServiceError:
+    return HeadedError(404, "NoSuchKey", "The specified key does not exist.",
+                       {"x-oss-delete-marker": "true", "x-oss-version-id": marker_version}, Key=key)
+
+
+def no_such_version(version_id: str) -> ServiceError:
+    return ServiceError(404, "NoSuchVersion", "The specified version does not exist.", VersionId=version_id)
+
+
+def delete_marker_version(version_id: str) -> ServiceError:
+    return HeadedError(405, "MethodNotAllowed", "The specified method is not allowed against this resource.",
+                       {"x-oss-delete-marker": "true", "x-oss-version-id": version_id},
+                       Method="GET", ResourceType="DeleteMarker")
+
+
+def invalid_version_id(version_id: str) -> ServiceError:
+    return invalid_argument("Invalid version id specified", "versionId", version_id)
+
+
+def no_such_lifecycle(bucket: str) -> ServiceError:
+    return ServiceError(404, "NoSuchLifecycle", "No Row found in Lifecycle Table.", BucketName=bucket)
+
+
+def invalid_object_state(message: str = "The operation is not valid for the object's state") -> ServiceError:
+    return ServiceError(403, "InvalidObjectState", message)
+
+
+def restore_in_progress() -> ServiceError:
+    return ServiceError(409, "RestoreAlreadyInProgress", "The restore operation is in progress.")
+
+
+def operation_not_supported(message: str) -> ServiceError:
+    return ServiceError(400, "OperationNotSupported", message)
+
+
+def position_not_equal(next_position: int) -> ServiceError:
+    return HeadedError(409, "PositionNotEqualToLength", "Position is not equal to file length",
+                       {"x-oss-next-append-position": str(next_position)})
+
+
+def object_not_appendable() -> ServiceError:
+    return ServiceError(409, "ObjectNotAppendable", "The object is not appendable")
+
+
+def symlink_target_missing(target: str) -> ServiceError:
+    return ServiceError(404, "SymlinkTargetNotExist", "The symlink target object does not exist",
+                        SymlinkTarget=target)
+
+
+def not_symlink() -> ServiceError:
+    return ServiceError(400, "NotSymlink", "The specified object is not a symlink.")
+
+
 def invalid_callback(message: str, name: str) -> ServiceError:
     return invalid_argument(message, name)
 

@@ -17,17 +17,21 @@ from typing import TYPE_CHECKING, Any
 
 from emulator.core.blobs import Blob, BlobStore
 from emulator.core.runtime import Runtime
-from emulator.services.oss import errors, sequential, styles
-from emulator.services.oss.documents import BucketInfo, ListResult, ObjectMeta
+from emulator.services.oss import errors, sequential, styles, versions
+from emulator.services.oss.documents import (
+    BUCKET_KIND,
+    CONFIG_KIND,
+    OBJECT_KIND,
+    PART_KIND,
+    UPLOAD_KIND,
+    VERSION_KIND,
+    BucketInfo,
+    ListResult,
+    ObjectMeta,
+)
 
 if TYPE_CHECKING:
     from emulator.services.oss.async_process import AsyncProcessor
-
-BUCKET_KIND = "oss-bucket"
-OBJECT_KIND = "oss-object"
-UPLOAD_KIND = "oss-upload"
-PART_KIND = "oss-part"
-CONFIG_KIND = "oss-bucket-config"  # bucket_config.py: CORS, tags, referer, policy, website...
 
 MAX_KEY_BYTES = 1023
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
@@ -108,7 +112,8 @@ class OssModel:
     def delete_bucket(self, ns: str, name: str) -> None:
         self.get_bucket(ns, name)
         prefix = name + "/"
-        if next(self.rt.docs.scan(OBJECT_KIND, ns, prefix, limit=1), None) is not None:
+        if next(self.rt.docs.scan(OBJECT_KIND, ns, prefix, limit=1), None) is not None \
+                or versions.has_any(self.rt.docs, ns, name):
             raise errors.bucket_not_empty(name)
         if next(self.rt.docs.scan(UPLOAD_KIND, ns, prefix, limit=1), None) is not None:
             raise errors.bucket_not_empty(name, uploads=True)
@@ -126,29 +131,60 @@ class OssModel:
     def put_object(self, ns: str, bucket: str, key: str, blob: Blob, content_type: str | None = None,
                    user_meta: dict[str, str] | None = None, headers: dict[str, str] | None = None,
                    object_type: str = "Normal", etag: str | None = None,
-                   forbid_overwrite: bool = False) -> ObjectMeta:
-        """Make a complete blob the object `key`; the blob is owned by the object from now on."""
+                   forbid_overwrite: bool = False, storage_class: str | None = None,
+                   symlink_target: str | None = None) -> ObjectMeta:
+        """Make a complete blob the object `key`; the blob is owned by the object from now on.
+        Without a storage class the object takes the bucket's."""
         try:
             check_object_name(key)
-            self.get_bucket(ns, bucket)
-            doc_key = self._object_doc_key(bucket, key)
+            info = self.get_bucket(ns, bucket)
             meta = ObjectMeta(
                 bucket=bucket, key=key, size=blob.size,
                 etag=etag or f'"{blob.md5_hex.upper()}"', crc64=blob.crc64,
                 content_type=content_type or "application/octet-stream",
                 last_modified=self.rt.clock.now(), blob_id=blob.id, object_type=object_type,
-                user_meta=dict(user_meta or {}), headers=dict(headers or {}))
-            with self.rt.docs.transaction():
-                old = self.rt.docs.get(OBJECT_KIND, ns, doc_key)
-                if old is not None and forbid_overwrite:
-                    raise errors.file_already_exists(key)
-                self.rt.docs.put(OBJECT_KIND, ns, doc_key, asdict(meta))
+                storage_class=storage_class or info.storage_class,
+                user_meta=dict(user_meta or {}), headers=dict(headers or {}),
+                symlink_target=symlink_target)
+            return self.commit_object(ns, meta, forbid_overwrite)
         except BaseException:
             self.blobs.delete(blob.id)
             raise
-        if old is not None and old["blob_id"] != blob.id:
-            self.blobs.delete(old["blob_id"])
-        return meta
+
+    def commit_object(self, ns: str, meta: ObjectMeta, forbid_overwrite: bool = False,
+                      check: Callable[[ObjectMeta | None], None] | None = None,
+                      in_place: bool = False) -> ObjectMeta:
+        """Store `meta` (its blob complete) as the key's current object, in one transaction:
+        `check` sees the current object first and may refuse. In a versioned bucket the old
+        current object becomes an older version (versions.py), unless `in_place` (an append)
+        replaces it keeping its version id."""
+        doc_key = self._object_doc_key(meta.bucket, meta.key)
+        doc = asdict(meta)
+        with self.rt.docs.transaction():
+            status = self.versioning(ns, meta.bucket)
+            old = self.rt.docs.get(OBJECT_KIND, ns, doc_key)
+            if old is not None and forbid_overwrite and status is None:
+                raise errors.file_already_exists(meta.key)
+            if check is not None:
+                check(ObjectMeta.from_doc(old) if old is not None else None)
+            if in_place and old is not None:
+                doc.update(version_id=old["version_id"], seq=old["seq"])
+                self.rt.docs.put(OBJECT_KIND, ns, doc_key, doc)
+                freed = [old["blob_id"]]
+            else:
+                freed = versions.install(self.rt, ns, status, doc, old)
+        for blob_id in freed:
+            self.blobs.delete(blob_id)
+        return ObjectMeta.from_doc(doc)
+
+    def versioning(self, ns: str, bucket: str) -> str | None:
+        """A bucket's versioning status: None (never enabled), Enabled or Suspended."""
+        return self.get_bucket(ns, bucket).versioning
+
+    def set_versioning(self, ns: str, bucket: str, status: str) -> None:
+        info = self.get_bucket(ns, bucket)
+        info.versioning = status
+        self.rt.docs.put(BUCKET_KIND, ns, bucket, asdict(info))
 
     def put_bytes(self, ns: str, bucket: str, key: str, data: bytes,
                   content_type: str | None = None) -> ObjectMeta:
@@ -163,24 +199,36 @@ class OssModel:
             blob = writer.commit()
         return self.put_object(ns, bucket, key, blob, content_type)
 
-    def head_object(self, ns: str, bucket: str, key: str) -> ObjectMeta:
+    def head_object(self, ns: str, bucket: str, key: str, version_id: str | None = None) -> ObjectMeta:
+        """The current object, or one version of it. A delete marker in the way answers NoSuchKey
+        (no version asked) or MethodNotAllowed (asked for), with the marker's headers."""
+        if version_id is not None:
+            self.get_bucket(ns, bucket)
+            doc = versions.find(self.rt.docs, ns, bucket, key, version_id)
+            if doc is None:
+                raise errors.no_such_version(version_id)
+            if doc.get("delete_marker"):
+                raise errors.delete_marker_version(version_id)
+            return ObjectMeta.from_doc(doc)
         doc = self.rt.docs.get(OBJECT_KIND, ns, self._object_doc_key(bucket, key))
         if doc is None:
             self.get_bucket(ns, bucket)
+            marker = versions.latest_marker(self.rt.docs, ns, bucket, key)
+            if marker is not None:
+                raise errors.deleted_key(key, marker["version_id"])
             raise errors.no_such_key(key)
         return ObjectMeta.from_doc(doc)
 
-    def set_object_fields(self, ns: str, bucket: str, key: str, **fields: Any) -> ObjectMeta:
-        """Change attributes of an object that are not its data (tags, ACL); Last-Modified stays."""
-        doc_key = self._object_doc_key(bucket, key)
+    def set_object_fields(self, ns: str, bucket: str, key: str, version_id: str | None = None,
+                          **fields: Any) -> ObjectMeta:
+        """Change attributes of an object (or one version of it) that are not its data (tags,
+        ACL); Last-Modified stays."""
         with self.rt.docs.transaction():
-            doc = self.rt.docs.get(OBJECT_KIND, ns, doc_key)
-            if doc is None:
-                self.get_bucket(ns, bucket)
-                raise errors.no_such_key(key)
-            doc.update(fields)
-            self.rt.docs.put(OBJECT_KIND, ns, doc_key, doc)
-        return ObjectMeta.from_doc(doc)
+            meta = self.head_object(ns, bucket, key, version_id)
+            for name, value in fields.items():
+                setattr(meta, name, value)
+            self.update_object(ns, meta)
+        return meta
 
     def set_upload_fields(self, ns: str, bucket: str, upload_id: str, **fields: Any) -> None:
         """Attributes an upload gives its object on completion (x-oss-tagging, x-oss-object-acl)."""
@@ -188,38 +236,46 @@ class OssModel:
         if doc is not None:
             self.rt.docs.put(UPLOAD_KIND, ns, f"{bucket}/{upload_id}", {**doc, **fields})
 
+    def update_object(self, ns: str, meta: ObjectMeta) -> None:
+        """Store changed metadata of an existing version in place (storage class, restore state)."""
+        with self.rt.docs.transaction():
+            versions.replace_version(self.rt.docs, ns, asdict(meta))
+
     def object_path(self, ns: str, bucket: str, key: str) -> Path:
         """The file holding an object's bytes, for readers such as ffmpeg. Read-only."""
         return self.blobs.path(self.head_object(ns, bucket, key).blob_id)
 
-    def delete_object(self, ns: str, bucket: str, key: str) -> bool:
-        """Deleting a missing key succeeds, as in OSS; a missing bucket does not."""
+    def delete_object(self, ns: str, bucket: str, key: str,
+                      version_id: str | None = None) -> tuple[str | None, bool]:
+        """Deleting a missing key succeeds, as in OSS; a missing bucket does not. Answers the
+        version id the response names and whether it is a delete marker (versioned buckets)."""
         self.get_bucket(ns, bucket)
-        doc_key = self._object_doc_key(bucket, key)
         with self.rt.docs.transaction():
-            doc = self.rt.docs.get(OBJECT_KIND, ns, doc_key)
-            if doc is not None:
-                self.rt.docs.delete(OBJECT_KIND, ns, doc_key)
-        if doc is not None:
-            self.blobs.delete(doc["blob_id"])
-        return doc is not None
+            answered, marker, freed = versions.delete(self.rt, ns, self.versioning(ns, bucket), bucket, key,
+                                                      version_id)
+        for blob_id in freed:
+            self.blobs.delete(blob_id)
+        return answered, marker
 
     def copy_object(self, ns: str, src_bucket: str, src_key: str, bucket: str, key: str,
                     replace_meta: bool = False, content_type: str | None = None,
                     user_meta: dict[str, str] | None = None,
-                    headers: dict[str, str] | None = None) -> ObjectMeta:
-        src = self.head_object(ns, src_bucket, src_key)
+                    headers: dict[str, str] | None = None, src_version: str | None = None,
+                    storage_class: str | None = None) -> ObjectMeta:
+        src = self.head_object(ns, src_bucket, src_key, src_version)
         self.get_bucket(ns, bucket)
         check_object_name(key)
         with self.blobs.writer() as writer, self.blobs.open(src.blob_id) as f:
             while chunk := f.read(1024 * 1024):
                 writer.write(chunk)
             blob = writer.commit()
+        object_type = "Normal" if src.object_type == "Appendable" else src.object_type
         if replace_meta:
             return self.put_object(ns, bucket, key, blob, content_type or src.content_type,
-                                   user_meta, headers, src.object_type, src.etag)
-        return self.put_object(ns, bucket, key, blob, src.content_type, src.user_meta, src.headers,
-                               src.object_type, src.etag)
+                                   user_meta, headers, object_type, src.etag, storage_class=storage_class)
+        return self.put_object(ns, bucket, key, blob, src.content_type, src.user_meta,
+                               {**src.headers, **(headers or {})}, object_type, src.etag,
+                               storage_class=storage_class)
 
     def list_objects(self, ns: str, bucket: str, prefix: str = "", delimiter: str = "",
                      after: str = "", max_keys: int = 100) -> ListResult:
@@ -260,14 +316,15 @@ class OssModel:
 
     def initiate_upload(self, ns: str, bucket: str, key: str, content_type: str | None,
                         user_meta: dict[str, str] | None = None,
-                        headers: dict[str, str] | None = None, sequential: bool = False) -> str:
+                        headers: dict[str, str] | None = None, sequential: bool = False,
+                        storage_class: str | None = None) -> str:
         check_object_name(key)
         self.get_bucket(ns, bucket)
         upload_id = self.rt.ids.hex(32, upper=True)
         self.rt.docs.put(UPLOAD_KIND, ns, f"{bucket}/{upload_id}", {
             "bucket": bucket, "key": key, "upload_id": upload_id, "initiated": self.rt.clock.now(),
             "content_type": content_type, "user_meta": user_meta or {}, "headers": headers or {},
-            "sequential": sequential})
+            "sequential": sequential, "storage_class": storage_class})
         return upload_id
 
     def get_upload(self, ns: str, bucket: str, key: str, upload_id: str) -> dict[str, Any]:
@@ -366,7 +423,8 @@ class OssModel:
             blob = writer.commit()
         meta = self.put_object(ns, bucket, key, blob, upload["content_type"], upload["user_meta"],
                                {**upload["headers"], **sequential.object_headers(upload, blob)}, "Multipart",
-                               multipart_etag([p["md5"] for p in chosen]))
+                               multipart_etag([p["md5"] for p in chosen]),
+                               storage_class=upload.get("storage_class"))
         self._drop_upload(ns, bucket, upload_id, stored.values())
         return meta
 
@@ -390,9 +448,10 @@ class OssModel:
         """Before a namespace's documents go: remove the files its objects and parts use."""
         if ns is None:
             return  # a full reset removes every blob at once
-        for kind in (OBJECT_KIND, PART_KIND):
+        for kind in (OBJECT_KIND, VERSION_KIND, PART_KIND):
             for _, doc in self.rt.docs.scan(kind, ns):
-                self.blobs.delete(doc["blob_id"])
+                if doc.get("blob_id"):
+                    self.blobs.delete(doc["blob_id"])
 
 
 def content_md5(data: bytes) -> str:

@@ -37,32 +37,41 @@ from emulator.core.runtime import Runtime
 from emulator.core.timefmt import http_date, iso_whole_seconds, parse_http_date, parse_iso
 from emulator.services.oss import (
     access,
+    append,
     async_process,
     bucket_config,
     callback,
+    compression,
     cors,
     errors,
+    lifecycle,
     processing,
+    restore,
     seed,
     sequential,
+    storage,
     subresources,
+    symlink,
     tagging,
     traffic,
+    versioning,
     wire,
 )
-from emulator.services.oss.bodies import check_md5, read_small_body
+from emulator.services.oss.bodies import read_small_body
 from emulator.services.oss.documents import ObjectMeta
 from emulator.services.oss.model import OssModel, check_bucket_name
+from emulator.services.oss.uploads import content_type, receive_blob, stored_headers, user_meta
 
 log = logging.getLogger("emulator.oss")
 
 # Sub-resources that select an operation, in the order they are looked for.
 OPERATIONS = ("uploads", "uploadId", "delete", "acl", "bucketInfo", "location", "objectMeta",
-              "x-oss-process", "style", "x-oss-async-process") + (
+              "x-oss-process", "style", "x-oss-async-process", "versioning", "versions", "lifecycle",
+              "symlink", "restore", "append") + (
               "tagging", "cors", "referer", "policy", "policyStatus", "logging", "website",
               "encryption", "publicAccessBlock", "regions")
-STORED_HEADERS = ("cache-control", "content-disposition", "content-encoding", "content-language", "expires")
 ACLS = ("private", "public-read", "public-read-write")
+CLIENT_SIDE_ENCRYPTION = "client-side-encryption-"
 
 
 Ctx = RequestContext[OssModel]
@@ -80,26 +89,12 @@ def _xml(body: bytes, status: int = 200, headers: dict[str, str] | None = None) 
     return Response(body, status, headers=headers, media_type=wire.XML_TYPE)
 
 
-def _user_meta(headers: dict[str, str]) -> dict[str, str]:
-    return {k[len("x-oss-meta-"):]: v for k, v in headers.items() if k.startswith("x-oss-meta-")}
-
-
-def _stored_headers(headers: dict[str, str]) -> dict[str, str]:
-    return {k: v for k, v in headers.items() if k in STORED_HEADERS}
-
-
-def _content_type(headers: dict[str, str]) -> str:
-    # OSS stores what the client sent, and application/octet-stream when it sent nothing (oss2 and
-    # the v2 SDK guess from the extension themselves, before sending).
-    return headers.get("content-type") or "application/octet-stream"
-
-
 def _check_acl(acl: str | None, allowed: tuple[str, ...]) -> None:
     if acl is not None and acl not in allowed:
         raise errors.invalid_acl(acl)
 
 
-def _object_headers(meta: ObjectMeta) -> dict[str, str]:
+def _object_headers(meta: ObjectMeta, now: float) -> dict[str, str]:
     headers = {
         "ETag": meta.etag, "Last-Modified": http_date(meta.last_modified),
         "x-oss-object-type": meta.object_type, "x-oss-storage-class": meta.storage_class,
@@ -107,9 +102,21 @@ def _object_headers(meta: ObjectMeta) -> dict[str, str]:
         "Content-Type": meta.content_type,
     }
     headers.update({f"x-oss-meta-{k}": v for k, v in meta.user_meta.items()})
-    headers.update({k.title(): v for k, v in meta.headers.items()})
+    headers.update({k if k.startswith("x-oss-") else k.title(): v for k, v in meta.headers.items()})
+    headers.update(restore.header(meta, now))
+    if meta.version_id:
+        headers["x-oss-version-id"] = meta.version_id
     if meta.tags:
         headers["x-oss-tagging-count"] = str(len(meta.tags))
+    return headers
+
+
+def _written(meta: ObjectMeta, **extra: str) -> dict[str, str]:
+    """The headers of an answer that stored an object (Put, Copy, Complete)."""
+    headers = {"ETag": meta.etag, "x-oss-hash-crc64ecma": str(meta.crc64), **extra}
+    headers.update({k: v for k, v in meta.headers.items() if k in storage.SSE_HEADERS})
+    if meta.version_id:
+        headers["x-oss-version-id"] = meta.version_id
     return headers
 
 
@@ -218,12 +225,12 @@ def render_error(ctx: Ctx, err: ServiceError) -> Response:
     rendered = ServiceError(err.status, err.code, err.message, **details)
     ec = wire.error_code_ec(rendered)
     body = wire.error_xml(rendered, ctx.request_id, ctx.headers.get("host", ""), ec)
+    extra = {**(err.headers if isinstance(err, errors.HeadedError) else {}), "x-oss-ec": ec}
     if err.status == 304:
         return Response(status_code=304)
     if ctx.method == "HEAD":
-        return Response(status_code=err.status, headers={"x-oss-err": wire.error_header(body),
-                                                         "x-oss-ec": ec})
-    return _xml(body, err.status, headers={"x-oss-ec": ec})
+        return Response(status_code=err.status, headers={"x-oss-err": wire.error_header(body), **extra})
+    return _xml(body, err.status, extra)
 
 
 def finish(ctx: Ctx, response: Response) -> None:
@@ -234,33 +241,6 @@ def finish(ctx: Ctx, response: Response) -> None:
 
 
 # ---- body helpers -------------------------------------------------------------------
-
-
-async def _receive_blob(ctx: Ctx) -> Blob:
-    """Stream the request body into a blob, enforcing Content-Length, size and Content-MD5."""
-    length = ctx.headers.get("content-length")
-    chunked = "chunked" in ctx.headers.get("transfer-encoding", "").lower()
-    if length is None and not chunked:
-        raise errors.missing_content_length()
-    limit = ctx.runtime.config.oss_max_object_size
-    if length is not None and (not length.isdigit() or int(length) > limit):
-        raise errors.entity_too_large("EntityTooLarge" if length.isdigit() else "InvalidArgument")
-    rate = traffic.requested(ctx.headers, ctx.query)
-    with ctx.runtime.blobs.writer(max_size=limit) as writer:
-        try:
-            async for chunk in traffic.paced(ctx.request.stream(), rate):
-                writer.write(chunk)
-        except OverflowError as exc:
-            raise errors.entity_too_large() from exc
-        if length is not None and writer.size != int(length):
-            raise errors.incomplete_body()
-        blob = writer.commit()
-    try:
-        check_md5(ctx, blob.md5_hex)
-    except ServiceError:
-        ctx.runtime.blobs.delete(blob.id)
-        raise
-    return blob
 
 
 # ---- service ------------------------------------------------------------------------
@@ -331,6 +311,7 @@ async def get_bucket_location(ctx: Ctx) -> Response:
 
 async def delete_bucket(ctx: Ctx) -> Response:
     ctx.model.delete_bucket(ctx.ns, ctx.bucket)
+    lifecycle.forget(ctx.runtime.docs, ctx.ns, ctx.bucket)  # a new bucket of that name starts bare
     return Response(status_code=204)
 
 
@@ -368,9 +349,11 @@ async def delete_multiple(ctx: Ctx) -> Response:
         raise errors.missing_argument("Content-MD5")
     quiet, keys = wire.parse_delete(await read_small_body(ctx), _url_encoded(ctx))
     ctx.model.get_bucket(ctx.ns, ctx.bucket)
-    for key in keys:
-        ctx.model.delete_object(ctx.ns, ctx.bucket, key)
-    return _xml(wire.delete_result_xml([] if quiet else keys, _url_encoded(ctx)))
+    deleted = []
+    for key, version_id in keys:
+        answered, marker = ctx.model.delete_object(ctx.ns, ctx.bucket, key, version_id)
+        deleted.append(wire.Deleted(key, version_id, marker, answered if marker else None))
+    return _xml(wire.delete_result_xml([] if quiet else deleted, _url_encoded(ctx)))
 
 
 async def list_uploads(ctx: Ctx) -> Response:
@@ -398,38 +381,53 @@ def _object_attributes(ctx: Ctx, form: dict[str, str] | None = None) -> dict[str
     return {k: v for k, v in (("tags", tags), ("acl", source.get("x-oss-object-acl"))) if v}
 
 
-def _set_attributes(ctx: Ctx, key: str, attributes: dict[str, Any]) -> None:
+def _set_attributes(ctx: Ctx, meta: ObjectMeta, attributes: dict[str, Any]) -> ObjectMeta:
+    """Give the version just written its tags and ACL (that version, even if another write has
+    replaced it meanwhile)."""
     if attributes:
-        ctx.model.set_object_fields(ctx.ns, ctx.bucket, key, **attributes)
+        for name, value in attributes.items():
+            setattr(meta, name, value)
+        ctx.model.update_object(ctx.ns, meta)
+    return meta
 
 
 async def put_object(ctx: Ctx) -> Response:
     attributes = _object_attributes(ctx)
+    klass, kept = storage.storage_class(ctx.headers), stored_headers(ctx.headers)
     call_back = callback.requested(ctx.headers, ctx.query)
     ctx.model.get_bucket(ctx.ns, ctx.bucket)
-    blob = await _receive_blob(ctx)
+    blob = await receive_blob(ctx)
     meta = ctx.model.put_object(
-        ctx.ns, ctx.bucket, ctx.key, blob, _content_type(ctx.headers),
-        _user_meta(ctx.headers), _stored_headers(ctx.headers),
-        forbid_overwrite=ctx.headers.get("x-oss-forbid-overwrite", "").lower() == "true")
-    _set_attributes(ctx, ctx.key, attributes)
+        ctx.ns, ctx.bucket, ctx.key, blob, content_type(ctx.headers), user_meta(ctx.headers), kept,
+        forbid_overwrite=ctx.headers.get("x-oss-forbid-overwrite", "").lower() == "true",
+        storage_class=klass)
+    meta = _set_attributes(ctx, meta, attributes)
     content_md5 = base64.b64encode(bytes.fromhex(blob.md5_hex)).decode()
-    headers = {"ETag": meta.etag, "x-oss-hash-crc64ecma": str(meta.crc64), "Content-MD5": content_md5}
+    headers = _written(meta, **{"Content-MD5": content_md5})
     if call_back:
         return await callback.answer(ctx, call_back, meta, headers, content_md5)
     return Response(status_code=200, headers=headers)
 
 
 def _copy_source(ctx: Ctx) -> tuple[str, str, ObjectMeta]:
-    """The bucket, key and metadata x-oss-copy-source names, its copy conditions checked."""
-    source = ctx.headers["x-oss-copy-source"].split("?", 1)[0]
+    """The bucket, key and metadata x-oss-copy-source names (`?versionId=` picks a version), its
+    copy conditions checked; an archived source must be restored."""
+    source, _, query = ctx.headers["x-oss-copy-source"].partition("?")
+    version_id = None
+    if query:
+        name, _, value = query.partition("=")
+        if name != "versionId" or not value:
+            raise errors.invalid_argument("The x-oss-copy-source is invalid.", "x-oss-copy-source",
+                                          ctx.headers["x-oss-copy-source"])
+        version_id = unquote(value)
     src_bucket, _, src_key = source.lstrip("/").partition("/")
     src_bucket, src_key = unquote(src_bucket), unquote(src_key)
     if not src_bucket or not src_key:
         raise errors.invalid_argument("Copy Source must mention the source bucket and key: "
                                       "/sourcebucket/sourcekey.", "x-oss-copy-source",
                                       ctx.headers["x-oss-copy-source"])
-    src = ctx.model.head_object(ctx.ns, src_bucket, src_key)
+    src = ctx.model.head_object(ctx.ns, src_bucket, src_key, version_id)
+    restore.check_readable(src, ctx.runtime.clock.now())
     _check_conditions({k.replace("x-oss-copy-source-", ""): v for k, v in ctx.headers.items()
                        if k.startswith("x-oss-copy-source-if-")}, src)
     return src_bucket, src_key, src
@@ -445,25 +443,38 @@ async def copy_object(ctx: Ctx) -> Response:
         raise errors.invalid_argument("Unknown tagging directive.", "x-oss-tagging-directive",
                                       tag_directive)
     attributes = _object_attributes(ctx)
+    klass = storage.storage_class(ctx.headers)
     src_bucket, src_key, src = _copy_source(ctx)
     if tag_directive.upper() == "COPY":
         attributes["tags"] = src.tags
     async for _ in ctx.request.stream():
         pass
+    replace = directive == "REPLACE"
+    meta_given = user_meta(ctx.headers)
+    if replace:  # OSS keeps a client-side-encrypted source's key material (bug 10)
+        meta_given = {**{k: v for k, v in src.user_meta.items() if k.startswith(CLIENT_SIDE_ENCRYPTION)},
+                      **meta_given}
+    kept = stored_headers(ctx.headers) if replace else storage.encryption(ctx.headers)
     meta = ctx.model.copy_object(
-        ctx.ns, src_bucket, src_key, ctx.bucket, ctx.key, directive == "REPLACE",
-        ctx.headers.get("content-type"), _user_meta(ctx.headers), _stored_headers(ctx.headers))
-    _set_attributes(ctx, ctx.key, attributes)
-    return _xml(wire.copy_result_xml(meta), headers={
-        "ETag": meta.etag, "x-oss-hash-crc64ecma": str(meta.crc64)})
+        ctx.ns, src_bucket, src_key, ctx.bucket, ctx.key, replace,
+        ctx.headers.get("content-type"), meta_given, kept, src_version=src.version_id,
+        storage_class=klass)
+    meta = _set_attributes(ctx, meta, attributes)
+    extra = {"x-oss-copy-source-version-id": src.version_id} if src.version_id else {}
+    return _xml(wire.copy_result_xml(meta), headers=_written(meta, **extra))
 
 
 async def get_object(ctx: Ctx) -> Response:
     rate = traffic.requested(ctx.headers, ctx.query)
     await ctx.model.produce_missing(ctx.ns, ctx.bucket, ctx.key)
-    meta = ctx.model.head_object(ctx.ns, ctx.bucket, ctx.key)
+    link = ctx.model.head_object(ctx.ns, ctx.bucket, ctx.key, versioning.version_param(ctx))
+    now = ctx.runtime.clock.now()
+    meta = symlink.resolve(ctx.model, ctx.ns, link) if link.object_type == "Symlink" else link
+    restore.check_readable(meta, now)
     _check_conditions(ctx.headers, meta)
-    headers = _object_headers(meta)
+    headers = _object_headers(link, now)
+    if meta is not link:
+        headers.update(symlink.through(link, meta))
     for param, header in (("response-content-type", "Content-Type"),
                           ("response-content-disposition", "Content-Disposition"),
                           ("response-cache-control", "Cache-Control"),
@@ -485,31 +496,41 @@ async def get_object(ctx: Ctx) -> Response:
             headers["Content-Range"] = f"bytes {start}-{end}/{meta.size}"
     headers["Content-Length"] = str(max(0, end - start + 1))
     path = ctx.runtime.blobs.path(meta.blob_id)
+    if status == 200 and compression.wanted(ctx.headers, meta):
+        return await compression.gzipped(ctx.runtime, path, headers)
     # The stored Content-Type as it is: passed as media_type, Starlette would add a charset to text/*.
     return StreamingResponse(traffic.paced(_file_range(path, start, end), rate), status, headers=headers)
 
 
 async def head_object(ctx: Ctx) -> Response:
-    meta = ctx.model.head_object(ctx.ns, ctx.bucket, ctx.key)
+    link = ctx.model.head_object(ctx.ns, ctx.bucket, ctx.key, versioning.version_param(ctx))
+    meta = symlink.resolve(ctx.model, ctx.ns, link) if link.object_type == "Symlink" else link
     _check_conditions(ctx.headers, meta)
-    headers = _object_headers(meta)
+    headers = _object_headers(link, ctx.runtime.clock.now())
+    if meta is not link:
+        headers.update(symlink.through(link, meta))
     headers["Content-Length"] = str(meta.size)
     return Response(status_code=200, headers=headers)
 
 
 async def get_object_meta(ctx: Ctx) -> Response:
-    meta = ctx.model.head_object(ctx.ns, ctx.bucket, ctx.key)
+    meta = ctx.model.head_object(ctx.ns, ctx.bucket, ctx.key, versioning.version_param(ctx))
     headers = {"ETag": meta.etag, "x-oss-hash-crc64ecma": str(meta.crc64),
                "Last-Modified": http_date(meta.last_modified),
                "x-oss-last-access-time": http_date(meta.last_modified)}
     if ctx.method == "HEAD":  # a GET has no body: announcing the object's size would break the connection
         headers["Content-Length"] = str(meta.size)
+    if meta.version_id:
+        headers["x-oss-version-id"] = meta.version_id
     return Response(status_code=200, headers=headers)
 
 
 async def delete_object(ctx: Ctx) -> Response:
-    ctx.model.delete_object(ctx.ns, ctx.bucket, ctx.key)
-    return Response(status_code=204)
+    version_id, marker = ctx.model.delete_object(ctx.ns, ctx.bucket, ctx.key, versioning.version_param(ctx))
+    headers = {"x-oss-version-id": version_id} if version_id else {}
+    if marker:
+        headers["x-oss-delete-marker"] = "true"
+    return Response(status_code=204, headers=headers)
 
 
 # ---- multipart ----------------------------------------------------------------------
@@ -517,14 +538,16 @@ async def delete_object(ctx: Ctx) -> Response:
 
 async def initiate_upload(ctx: Ctx) -> Response:
     attributes = _object_attributes(ctx)
+    klass, kept = storage.storage_class(ctx.headers), stored_headers(ctx.headers)
     await read_small_body(ctx)
     upload_id = ctx.model.initiate_upload(ctx.ns, ctx.bucket, ctx.key,
-                                           _content_type(ctx.headers),
-                                           _user_meta(ctx.headers), _stored_headers(ctx.headers),
-                                           sequential=sequential.QUERY in ctx.query)
+                                           content_type(ctx.headers),
+                                           user_meta(ctx.headers), kept,
+                                           sequential=sequential.QUERY in ctx.query, storage_class=klass)
     if attributes:
         ctx.model.set_upload_fields(ctx.ns, ctx.bucket, upload_id, attributes=attributes)
-    return _xml(wire.initiate_xml(ctx.bucket, ctx.key, upload_id, _url_encoded(ctx)))
+    echo = {k: v for k, v in kept.items() if k in storage.SSE_HEADERS}
+    return _xml(wire.initiate_xml(ctx.bucket, ctx.key, upload_id, _url_encoded(ctx)), headers=echo)
 
 
 def _part_number(ctx: Ctx) -> int:
@@ -542,10 +565,11 @@ async def upload_part(ctx: Ctx) -> Response:
     sequential.check_part(upload, (p["number"] for p in ctx.model.list_parts(ctx.ns, ctx.bucket, ctx.key,
                                                                           upload_id)), number)
     copying = "x-oss-copy-source" in ctx.headers
-    blob = await (_copied_part(ctx) if copying else _receive_blob(ctx))
+    blob = await (_copied_part(ctx) if copying else receive_blob(ctx))
     part = ctx.model.upload_part(ctx.ns, ctx.bucket, ctx.key, upload_id, number, blob)
     headers = {"ETag": part["etag"], "x-oss-hash-crc64ecma": str(part["crc64"]),
-               "Content-MD5": base64.b64encode(bytes.fromhex(blob.md5_hex)).decode()}
+               "Content-MD5": base64.b64encode(bytes.fromhex(blob.md5_hex)).decode(),
+               **{k: v for k, v in upload["headers"].items() if k in storage.SSE_HEADERS}}
     if copying:
         return _xml(wire.copy_part_xml(part["etag"], part["last_modified"]), headers=headers)
     return Response(status_code=200, headers=headers)
@@ -593,8 +617,8 @@ async def complete_upload(ctx: Ctx) -> Response:
     upload = ctx.model.get_upload(ctx.ns, ctx.bucket, ctx.key, upload_id)
     parts = None if complete_all else wire.parse_complete(body)
     meta = ctx.model.complete_upload(ctx.ns, ctx.bucket, ctx.key, upload_id, parts)
-    _set_attributes(ctx, ctx.key, upload.get("attributes", {}))
-    headers = {"ETag": meta.etag, "x-oss-hash-crc64ecma": str(meta.crc64)}
+    meta = _set_attributes(ctx, meta, upload.get("attributes", {}))
+    headers = _written(meta)
     if call_back:
         return await callback.answer(ctx, call_back, meta, headers)
     return _xml(wire.complete_xml(ctx.base_url, meta, _url_encoded(ctx)), headers=headers)
@@ -654,9 +678,9 @@ async def post_object(ctx: Ctx) -> Response:
     content_type = (form.get("content-type") or form.get("x-oss-content-type")
                     or (upload.headers.get("content-type") if upload.headers else None)
                     or mimetypes.guess_type(key)[0])
-    meta = ctx.model.put_object(ctx.ns, ctx.bucket, key, blob, content_type, _user_meta(form),
-                                 _stored_headers(form), forbid_overwrite=forbid == "true")
-    _set_attributes(ctx, key, attributes)
+    meta = ctx.model.put_object(ctx.ns, ctx.bucket, key, blob, content_type, user_meta(form),
+                                 stored_headers(form), forbid_overwrite=forbid == "true")
+    meta = _set_attributes(ctx, meta, attributes)
     headers = {"ETag": meta.etag, "x-oss-hash-crc64ecma": str(meta.crc64)}
     if call_back:
         return await callback.answer(ctx, call_back, meta, headers,
@@ -822,6 +846,17 @@ TABLE: list[tuple[str, str, str | None, str, Handler]] = [
     ("DELETE", "service", "publicAccessBlock", "DeletePublicAccessBlock",
      bucket_config.delete_account_block),
     ("GET", "service", "regions", "DescribeRegions", bucket_config.describe_regions),
+    # Versioning, lifecycle, archives, appends, symlinks (their own modules).
+    ("PUT", "bucket", "versioning", "PutBucketVersioning", versioning.put_bucket_versioning),
+    ("GET", "bucket", "versioning", "GetBucketVersioning", versioning.get_bucket_versioning),
+    ("GET", "bucket", "versions", "ListObjectVersions", versioning.list_object_versions),
+    ("PUT", "bucket", "lifecycle", "PutBucketLifecycle", lifecycle.put_bucket_lifecycle),
+    ("GET", "bucket", "lifecycle", "GetBucketLifecycle", lifecycle.get_bucket_lifecycle),
+    ("DELETE", "bucket", "lifecycle", "DeleteBucketLifecycle", lifecycle.delete_bucket_lifecycle),
+    ("POST", "object", "restore", "RestoreObject", restore.restore_object),
+    ("POST", "object", "append", "AppendObject", append.append_object),
+    ("PUT", "object", "symlink", "PutSymlink", symlink.put_symlink),
+    ("GET", "object", "symlink", "GetSymlink", symlink.get_symlink),
 ]
 SERVED = frozenset(sub for _, _, sub, _, _ in TABLE if sub)
 _BY_REQUEST = {(method, level, sub): name for method, level, sub, name, _ in TABLE}
@@ -847,6 +882,15 @@ def operation(method: str, level: str, query: dict[str, str], headers: dict[str,
 def build_oss(runtime: Runtime, publisher: Publisher | None = None) -> Service[OssModel]:
     model = OssModel(runtime)
     processor = model.async_processor = async_process.AsyncProcessor(runtime, model, publisher)
+    expiry = lifecycle.LifecycleRunner(model)
+
+    async def startup() -> None:
+        await processor.resume()
+        await expiry.start()
+
+    async def shutdown() -> None:
+        await expiry.close()
+        await processor.close()
 
     def reset(namespace: str | None) -> None:
         processor.cancel(namespace)
@@ -864,5 +908,5 @@ def build_oss(runtime: Runtime, publisher: Publisher | None = None) -> Service[O
         "oss", model, parse=parse, admit=admit, routes=ROUTES, render_error=render_error, finish=finish,
         reset=reset, info=info, media_type=wire.XML_TYPE,
         billing=lambda namespace: processing.billing(runtime, namespace),
-        startup=processor.resume, shutdown=processor.close, tasks=processor.tasks,
+        startup=startup, shutdown=shutdown, tasks=processor.tasks,
         throttle=(throttled.status, throttled.code, throttled.message, None))

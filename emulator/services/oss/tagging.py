@@ -19,6 +19,7 @@ from emulator.core.xml import element as el
 from emulator.services.oss import bucket_config, errors
 from emulator.services.oss.bodies import read_small_body
 from emulator.services.oss.model import OssModel
+from emulator.services.oss.versioning import version_header, version_param
 
 Tags = dict[str, str]
 Ctx = RequestContext[OssModel]
@@ -110,22 +111,25 @@ def tagging_xml(tags: Tags) -> bytes:
 # ---- handlers -------------------------------------------------------------------------------
 
 
+# The object operations act on the version `?versionId=` names, else on the current one.
+
+
 async def put_object_tagging(ctx: Ctx) -> Response:
+    version_id = version_param(ctx)
     tags = check_object_tags(parse_tagging_xml(await read_small_body(ctx)))
-    ctx.model.head_object(ctx.ns, ctx.bucket, ctx.key)
-    ctx.model.set_object_fields(ctx.ns, ctx.bucket, ctx.key, tags=tags)
-    return Response(status_code=200)
+    meta = ctx.model.set_object_fields(ctx.ns, ctx.bucket, ctx.key, version_id, tags=tags)
+    return Response(status_code=200, headers=version_header(meta))
 
 
 async def get_object_tagging(ctx: Ctx) -> Response:
-    meta = ctx.model.head_object(ctx.ns, ctx.bucket, ctx.key)
-    return Response(tagging_xml(meta.tags), 200, media_type="application/xml")
+    meta = ctx.model.head_object(ctx.ns, ctx.bucket, ctx.key, version_param(ctx))
+    return Response(tagging_xml(meta.tags), 200, media_type="application/xml",
+                    headers=version_header(meta))
 
 
 async def delete_object_tagging(ctx: Ctx) -> Response:
-    ctx.model.head_object(ctx.ns, ctx.bucket, ctx.key)
-    ctx.model.set_object_fields(ctx.ns, ctx.bucket, ctx.key, tags={})
-    return Response(status_code=204)
+    meta = ctx.model.set_object_fields(ctx.ns, ctx.bucket, ctx.key, version_param(ctx), tags={})
+    return Response(status_code=204, headers=version_header(meta))
 
 
 async def put_bucket_tags(ctx: Ctx) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import re
+from dataclasses import dataclass
 from urllib.parse import quote, unquote
 from xml.etree.ElementTree import Element
 
@@ -193,9 +194,23 @@ def copy_result_xml(meta: ObjectMeta) -> bytes:
                     el("LastModified", iso_whole_seconds(meta.last_modified)))
 
 
-def delete_result_xml(deleted: list[str], url: bool) -> bytes:
+@dataclass
+class Deleted:
+    """One entry of DeleteMultipleObjects' answer."""
+
+    key: str
+    version_id: str | None  # as asked
+    delete_marker: bool
+    marker_version_id: str | None  # of the marker made or removed
+
+
+def delete_result_xml(deleted: list[Deleted], url: bool) -> bytes:
     return document("DeleteResult", el("EncodingType", "url") if url else None,
-                    *[el("Deleted", el("Key", _enc(k, url))) for k in deleted])
+                    *[el("Deleted", el("Key", _enc(d.key, url)),
+                         el("VersionId", d.version_id) if d.version_id else None,
+                         el("DeleteMarker", "true") if d.delete_marker else None,
+                         el("DeleteMarkerVersionId", d.marker_version_id) if d.marker_version_id else None)
+                      for d in deleted])
 
 
 def post_response_xml(meta: ObjectMeta, location: str) -> bytes:
@@ -243,15 +258,17 @@ def _stand_ins_as_control(value: str) -> str:
     return "".join(chr(ord(c) - _STAND_IN) if _STAND_IN < ord(c) < _STAND_IN + 32 else c for c in value)
 
 
-def parse_delete(body: bytes, url: bool) -> tuple[bool, list[str]]:
+def parse_delete(body: bytes, url: bool) -> tuple[bool, list[tuple[str, str | None]]]:
+    """(quiet, [(key, version id or None)])."""
     root = _root(_control_as_stand_ins(body), "Delete")
     quiet = (text(root, "Quiet") or "false").strip().lower() == "true"
     keys = []
     for obj in children(root, "Object"):
         key = _stand_ins_as_control(text(obj, "Key") or "")
-        if not key:
+        version_id = text(obj, "VersionId")
+        if not key or version_id == "":
             raise malformed_xml()
-        keys.append(unquote(key) if url else key)
+        keys.append((unquote(key) if url else key, version_id))
     if not keys or len(keys) > 1000:
         raise malformed_xml()
     return quiet, keys
