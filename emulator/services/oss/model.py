@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from emulator.core.blobs import Blob, BlobStore
 from emulator.core.runtime import Runtime
-from emulator.services.oss import errors, sequential, styles, versions
+from emulator.services.oss import default_sse, errors, sequential, styles, versions
 from emulator.services.oss.documents import (
     BUCKET_KIND,
     CONFIG_KIND,
@@ -160,6 +160,8 @@ class OssModel:
         replaces it keeping its version id."""
         doc_key = self._object_doc_key(meta.bucket, meta.key)
         doc = asdict(meta)
+        if meta.object_type != "Symlink":
+            doc["headers"] = default_sse.applied(self.rt.docs, ns, meta.bucket, meta.headers)
         with self.rt.docs.transaction():
             status = self.versioning(ns, meta.bucket)
             old = self.rt.docs.get(OBJECT_KIND, ns, doc_key)

@@ -43,6 +43,7 @@ from emulator.services.oss import (
     callback,
     compression,
     cors,
+    default_sse,
     errors,
     lifecycle,
     processing,
@@ -539,6 +540,7 @@ async def delete_object(ctx: Ctx) -> Response:
 async def initiate_upload(ctx: Ctx) -> Response:
     attributes = _object_attributes(ctx)
     klass, kept = storage.storage_class(ctx.headers), stored_headers(ctx.headers)
+    kept = default_sse.applied(ctx.runtime.docs, ctx.ns, ctx.bucket, kept)
     await read_small_body(ctx)
     upload_id = ctx.model.initiate_upload(ctx.ns, ctx.bucket, ctx.key,
                                            content_type(ctx.headers),
@@ -681,7 +683,7 @@ async def post_object(ctx: Ctx) -> Response:
     meta = ctx.model.put_object(ctx.ns, ctx.bucket, key, blob, content_type, user_meta(form),
                                  stored_headers(form), forbid_overwrite=forbid == "true")
     meta = _set_attributes(ctx, meta, attributes)
-    headers = {"ETag": meta.etag, "x-oss-hash-crc64ecma": str(meta.crc64)}
+    headers = _written(meta)
     if call_back:
         return await callback.answer(ctx, call_back, meta, headers,
                                      base64.b64encode(bytes.fromhex(blob.md5_hex)).decode())
