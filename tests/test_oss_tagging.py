@@ -78,6 +78,50 @@ def test_multipart_upload_gets_the_tags_of_its_initiation(bucket: oss2.Bucket) -
     assert _tags(bucket, "big") == {"kind": "video"}
 
 
+def test_tags_and_acls_act_on_the_version_named(bucket: oss2.Bucket) -> None:
+    bucket.put_bucket_versioning(oss2.models.BucketVersioningConfig("Enabled"))
+    old = bucket.put_object("v", b"old", headers={"x-oss-tagging": "gen=1"}).versionid
+    new = bucket.put_object("v", b"new", headers={"x-oss-tagging": "gen=2"}).versionid
+    assert _tags(bucket, "v") == {"gen": "2"}
+    assert bucket.get_object_tagging("v", params={"versionId": old}).tag_set.tagging_rule == {"gen": "1"}
+    bucket.put_object_tagging("v", _rule(gen="one"), params={"versionId": old})
+    assert bucket.get_object_tagging("v", params={"versionId": old}).tag_set.tagging_rule == {"gen": "one"}
+    assert _tags(bucket, "v") == {"gen": "2"}
+    bucket.delete_object_tagging("v", params={"versionId": old})
+    assert bucket.get_object_tagging("v", params={"versionId": old}).tag_set.tagging_rule == {}
+    assert bucket.head_object("v").headers["x-oss-tagging-count"] == "1"
+    bucket.put_object_acl("v", oss2.OBJECT_ACL_PUBLIC_READ, params={"versionId": old})
+    assert bucket.get_object_acl("v", params={"versionId": old}).acl == "public-read"
+    assert bucket.get_object_acl("v").acl == "default"
+    assert bucket.get_object("v", params={"versionId": old}).read() == b"old"  # data untouched
+    with pytest.raises(oss2.exceptions.ServerError) as missing:
+        bucket.get_object_tagging("v", params={"versionId": "CAEQnope"})
+    assert (missing.value.status, missing.value.code) == (404, "NoSuchVersion")
+    assert new != old  # oss2 adds its sub-resource to the params given: a fresh dict each time
+
+
+def test_v2_tags_and_acl_of_a_version(emulator: LiveServer) -> None:
+    client = v2_client(emulator)
+    client.put_bucket(oss.PutBucketRequest(bucket="v2versions"))
+    client.put_bucket_versioning(oss.PutBucketVersioningRequest(
+        bucket="v2versions", versioning_configuration=oss.VersioningConfiguration(status="Enabled")))
+    old = client.put_object(oss.PutObjectRequest(bucket="v2versions", key="k", body=b"1",
+                                                 tagging="a=1")).version_id
+    client.put_object(oss.PutObjectRequest(bucket="v2versions", key="k", body=b"2", tagging="a=2"))
+    client.put_object_tagging(oss.PutObjectTaggingRequest(
+        bucket="v2versions", key="k", version_id=old,
+        tagging=oss.Tagging(tag_set=oss.TagSet(tags=[oss.Tag(key="a", value="old")]))))
+    got = client.get_object_tagging(oss.GetObjectTaggingRequest(bucket="v2versions", key="k", version_id=old))
+    assert [(t.key, t.value) for t in got.tag_set.tags] == [("a", "old")] and got.version_id == old
+    current = client.get_object_tagging(oss.GetObjectTaggingRequest(bucket="v2versions", key="k"))
+    assert [(t.key, t.value) for t in current.tag_set.tags] == [("a", "2")]
+    client.put_object_acl(oss.PutObjectAclRequest(bucket="v2versions", key="k", acl="private",
+                                                  version_id=old))
+    acl = client.get_object_acl(oss.GetObjectAclRequest(bucket="v2versions", key="k", version_id=old))
+    assert acl.acl == "private"
+    assert client.get_object_acl(oss.GetObjectAclRequest(bucket="v2versions", key="k")).acl == "default"
+
+
 @pytest.mark.parametrize(("header", "ec"), [
     ("aa=bb=cc", "0010-00000219"),
     ("&".join(f"k{i}=v" for i in range(11)), "0010-00000217"),
