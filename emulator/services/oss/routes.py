@@ -56,6 +56,7 @@ from emulator.services.oss import (
     tagging,
     traffic,
     versioning,
+    website,
     wire,
 )
 from emulator.services.oss.bodies import read_small_body
@@ -172,6 +173,7 @@ async def admit(ctx: Ctx) -> None:
         raise ctx.error
     # A form upload carries its signature in the form; a CORS preflight is never signed.
     if ctx.operation not in ("PostObject", "OptionObject"):
+        website.route(ctx)
         _authenticate(ctx)
 
 
@@ -223,6 +225,9 @@ def render_error(ctx: Ctx, err: ServiceError) -> Response:
     details = dict(err.details)
     if ctx.bucket and err.code == "NoSuchBucket":
         details.setdefault("BucketName", ctx.bucket)
+    page = website.error_page(ctx, err)
+    if page is not None:
+        return page
     rendered = ServiceError(err.status, err.code, err.message, **details)
     ec = wire.error_code_ec(rendered)
     body = wire.error_xml(rendered, ctx.request_id, ctx.headers.get("host", ""), ec)
