@@ -50,16 +50,14 @@ def _site(ctx: Ctx) -> Site | None:
 def route(ctx: Ctx) -> None:
     """Turn an unsigned GET of a website's root (or of a `dir/`) into a read of its index
     document, before the caller is checked (the index document's ACL then decides)."""
+    root = ctx.operation == "ListObjects"
+    sub_dir = ctx.operation in ("GetObject", "HeadObject") and ctx.key.endswith("/")
+    if ctx.query or not (root or sub_dir):
+        return
     site = _site(ctx)
     if site is None or site.index is None:
         return
-    if ctx.operation == "ListObjects" and not ctx.query:
-        key = site.index
-    elif ctx.operation in ("GetObject", "HeadObject") and ctx.key.endswith("/") and not ctx.query:
-        key = ctx.key + site.index if site.sub_dirs else site.index
-    else:
-        return
-    ctx.resources["key"] = key
+    ctx.resources["key"] = ctx.key + site.index if sub_dir and site.sub_dirs else site.index
     ctx.operation = "GetObject" if ctx.method == "GET" else "HeadObject"
 
 
