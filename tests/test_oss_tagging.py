@@ -94,10 +94,38 @@ def test_tags_and_acls_act_on_the_version_named(bucket: oss2.Bucket) -> None:
     assert bucket.get_object_acl("v", params={"versionId": old}).acl == "public-read"
     assert bucket.get_object_acl("v").acl == "default"
     assert bucket.get_object("v", params={"versionId": old}).read() == b"old"  # data untouched
+    url = f"{bucket.endpoint}/{bucket.bucket_name}/v"
+    assert httpx.get(url, params={"versionId": old}).content == b"old"  # that version is public
+    assert httpx.get(url).status_code == 403  # the current one is not
     with pytest.raises(oss2.exceptions.ServerError) as missing:
         bucket.get_object_tagging("v", params={"versionId": "CAEQnope"})
     assert (missing.value.status, missing.value.code) == (404, "NoSuchVersion")
     assert new != old  # oss2 adds its sub-resource to the params given: a fresh dict each time
+
+
+def test_appends_and_symlinks_take_tags_and_acl_when_created(bucket: oss2.Bucket) -> None:
+    first = {"x-oss-tagging": "kind=log", "x-oss-object-acl": "public-read"}
+    bucket.append_object("log", 0, b"one\n", headers=first)
+    bucket.append_object("log", 4, b"two\n")
+    assert _tags(bucket, "log") == {"kind": "log"} and bucket.get_object_acl("log").acl == "public-read"
+    bucket.put_symlink("log", "link", headers={"x-oss-object-acl": "private"})
+    assert bucket.get_object_acl("link").acl == "private"
+    with pytest.raises(oss2.exceptions.ServerError) as refused:
+        bucket.append_object("other", 0, b"x", headers={"x-oss-tagging": "bad key!=v"})
+    assert refused.value.code == "InvalidTag" and not bucket.object_exists("other")
+
+
+def test_v2_append_and_symlink_attributes(emulator: LiveServer) -> None:
+    client = v2_client(emulator)
+    client.put_bucket(oss.PutBucketRequest(bucket="v2append"))
+    client.append_object(oss.AppendObjectRequest(bucket="v2append", key="a", position=0, body=b"x",
+                                                 tagging="k=v", acl="public-read-write"))
+    got = client.get_object_tagging(oss.GetObjectTaggingRequest(bucket="v2append", key="a"))
+    assert [(t.key, t.value) for t in got.tag_set.tags] == [("k", "v")]
+    acl = client.get_object_acl(oss.GetObjectAclRequest(bucket="v2append", key="a")).acl
+    assert acl == "public-read-write"
+    client.put_symlink(oss.PutSymlinkRequest(bucket="v2append", key="l", target="a", acl="public-read"))
+    assert client.get_object_acl(oss.GetObjectAclRequest(bucket="v2append", key="l")).acl == "public-read"
 
 
 def test_v2_tags_and_acl_of_a_version(emulator: LiveServer) -> None:

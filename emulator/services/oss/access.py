@@ -43,12 +43,12 @@ def check_public_grant(ctx: Ctx, acl: str | None) -> None:
                                    "Public Access is enabled.")
 
 
-def effective_acl(model: OssModel, ns: str, bucket: str, key: str) -> str:
+def effective_acl(model: OssModel, ns: str, bucket: str, key: str, version_id: str | None = None) -> str:
     bucket_acl = model.get_bucket(ns, bucket).acl
     if not key:
         return bucket_acl
     try:
-        acl = model.head_object(ns, bucket, key).acl
+        acl = model.head_object(ns, bucket, key, version_id).acl
     except ServiceError:
         return bucket_acl  # a new object: the bucket decides
     return bucket_acl if acl == "default" else acl
@@ -62,7 +62,7 @@ def anonymous_allowed(ctx: Ctx, method: str, level: str) -> bool:
         return False
     if bucket_config.public_access_blocked(ctx.model, ns, bucket):
         return False
-    acl = effective_acl(ctx.model, ns, bucket, ctx.key)
+    acl = effective_acl(ctx.model, ns, bucket, ctx.key, ctx.query.get("versionId") or None)
     if method in ("GET", "HEAD"):
         return acl in ("public-read", "public-read-write")
     return acl == "public-read-write"

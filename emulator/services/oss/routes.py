@@ -39,6 +39,7 @@ from emulator.services.oss import (
     access,
     append,
     async_process,
+    attributes,
     bucket_config,
     callback,
     compression,
@@ -376,29 +377,8 @@ async def list_uploads(ctx: Ctx) -> Response:
 # ---- objects ------------------------------------------------------------------------
 
 
-def _object_attributes(ctx: Ctx, form: dict[str, str] | None = None) -> dict[str, Any]:
-    """Tags and ACL a new object gets from x-oss-tagging and x-oss-object-acl (headers, or the
-    fields of a PostObject form), checked before anything is stored."""
-    source = ctx.headers if form is None else form
-    access.check_object_acl(source.get("x-oss-object-acl"))
-    access.check_public_grant(ctx, source.get("x-oss-object-acl"))
-    tags = (tagging.check_object_tags(tagging.parse_tagging_header(source["x-oss-tagging"]))
-            if "x-oss-tagging" in source else None)
-    return {k: v for k, v in (("tags", tags), ("acl", source.get("x-oss-object-acl"))) if v}
-
-
-def _set_attributes(ctx: Ctx, meta: ObjectMeta, attributes: dict[str, Any]) -> ObjectMeta:
-    """Give the version just written its tags and ACL (that version, even if another write has
-    replaced it meanwhile)."""
-    if attributes:
-        for name, value in attributes.items():
-            setattr(meta, name, value)
-        ctx.model.update_object(ctx.ns, meta)
-    return meta
-
-
 async def put_object(ctx: Ctx) -> Response:
-    attributes = _object_attributes(ctx)
+    asked = attributes.requested(ctx)
     klass, kept = storage.storage_class(ctx.headers), stored_headers(ctx.headers)
     call_back = callback.requested(ctx.headers, ctx.query)
     ctx.model.get_bucket(ctx.ns, ctx.bucket)
@@ -407,7 +387,7 @@ async def put_object(ctx: Ctx) -> Response:
         ctx.ns, ctx.bucket, ctx.key, blob, content_type(ctx.headers), user_meta(ctx.headers), kept,
         forbid_overwrite=ctx.headers.get("x-oss-forbid-overwrite", "").lower() == "true",
         storage_class=klass)
-    meta = _set_attributes(ctx, meta, attributes)
+    meta = attributes.give(ctx, meta, asked)
     content_md5 = base64.b64encode(bytes.fromhex(blob.md5_hex)).decode()
     headers = _written(meta, **{"Content-MD5": content_md5})
     if call_back:
@@ -448,11 +428,11 @@ async def copy_object(ctx: Ctx) -> Response:
     if tag_directive.upper() not in ("COPY", "REPLACE"):
         raise errors.invalid_argument("Unknown tagging directive.", "x-oss-tagging-directive",
                                       tag_directive)
-    attributes = _object_attributes(ctx)
+    asked = attributes.requested(ctx)
     klass = storage.storage_class(ctx.headers)
     src_bucket, src_key, src = _copy_source(ctx)
     if tag_directive.upper() == "COPY":
-        attributes["tags"] = src.tags
+        asked["tags"] = src.tags
     async for _ in ctx.request.stream():
         pass
     replace = directive == "REPLACE"
@@ -465,7 +445,7 @@ async def copy_object(ctx: Ctx) -> Response:
         ctx.ns, src_bucket, src_key, ctx.bucket, ctx.key, replace,
         ctx.headers.get("content-type"), meta_given, kept, src_version=src.version_id,
         storage_class=klass)
-    meta = _set_attributes(ctx, meta, attributes)
+    meta = attributes.give(ctx, meta, asked)
     extra = {"x-oss-copy-source-version-id": src.version_id} if src.version_id else {}
     return _xml(wire.copy_result_xml(meta), headers=_written(meta, **extra))
 
@@ -543,7 +523,7 @@ async def delete_object(ctx: Ctx) -> Response:
 
 
 async def initiate_upload(ctx: Ctx) -> Response:
-    attributes = _object_attributes(ctx)
+    asked = attributes.requested(ctx)
     klass, kept = storage.storage_class(ctx.headers), stored_headers(ctx.headers)
     kept = default_sse.applied(ctx.runtime.docs, ctx.ns, ctx.bucket, kept)
     await read_small_body(ctx)
@@ -551,8 +531,8 @@ async def initiate_upload(ctx: Ctx) -> Response:
                                            content_type(ctx.headers),
                                            user_meta(ctx.headers), kept,
                                            sequential=sequential.QUERY in ctx.query, storage_class=klass)
-    if attributes:
-        ctx.model.set_upload_fields(ctx.ns, ctx.bucket, upload_id, attributes=attributes)
+    if asked:
+        ctx.model.set_upload_fields(ctx.ns, ctx.bucket, upload_id, attributes=asked)
     echo = {k: v for k, v in kept.items() if k in storage.SSE_HEADERS}
     return _xml(wire.initiate_xml(ctx.bucket, ctx.key, upload_id, _url_encoded(ctx)), headers=echo)
 
@@ -624,7 +604,7 @@ async def complete_upload(ctx: Ctx) -> Response:
     upload = ctx.model.get_upload(ctx.ns, ctx.bucket, ctx.key, upload_id)
     parts = None if complete_all else wire.parse_complete(body)
     meta = ctx.model.complete_upload(ctx.ns, ctx.bucket, ctx.key, upload_id, parts)
-    meta = _set_attributes(ctx, meta, upload.get("attributes", {}))
+    meta = attributes.give(ctx, meta, upload.get("attributes", {}))
     headers = _written(meta)
     if call_back:
         return await callback.answer(ctx, call_back, meta, headers)
@@ -660,7 +640,7 @@ async def post_object(ctx: Ctx) -> Response:
             raise errors.invalid_argument("Bucket POST must contain a field named 'key'.", "key")
         creds, length_range = _authenticate_post(ctx, form, key)
         ctx.namespace = creds.namespace if creds else DEFAULT_NAMESPACE
-        attributes = _object_attributes(ctx, form)
+        asked = attributes.requested(ctx, form)
         ctx.model.get_bucket(ctx.ns, ctx.bucket)
         status = form.get("success_action_status", "204")
         if status not in ("200", "201", "204"):
@@ -687,7 +667,7 @@ async def post_object(ctx: Ctx) -> Response:
                     or mimetypes.guess_type(key)[0])
     meta = ctx.model.put_object(ctx.ns, ctx.bucket, key, blob, content_type, user_meta(form),
                                  stored_headers(form), forbid_overwrite=forbid == "true")
-    meta = _set_attributes(ctx, meta, attributes)
+    meta = attributes.give(ctx, meta, asked)
     headers = _written(meta)
     if call_back:
         return await callback.answer(ctx, call_back, meta, headers,
