@@ -29,6 +29,9 @@ class StartError(Exception):
     """Why the server cannot start, in one line."""
 
 
+GIL_SWITCH_SECONDS = 0.0005
+
+
 def uvicorn_config(app, config: Config) -> uvicorn.Config:
     return uvicorn.Config(
         app, host=config.host, port=config.port, log_level=config.log_level,
@@ -121,6 +124,10 @@ def serve(config: Config) -> int:
           f"{'?token=<admin token>' if config.admin_token else ''}"
           f"{'' if config.quiet else '   (request log below; --quiet turns it off)'}",
           file=sys.stderr, flush=True)
+    # A task's Python work (DashScope's frame compositing) holds the GIL in 5 ms slices by
+    # default, and the event loop waits up to a slice at every socket or SQLite call it makes:
+    # polls took 20-50 ms while a render ran. Shorter slices keep them at a few milliseconds.
+    sys.setswitchinterval(GIL_SWITCH_SECONDS)
     try:
         uvicorn.Server(uvicorn_config(app, config)).run(sockets=[sock])
     finally:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emulator.media.graph import select_expression
+from emulator.media.graph import select_expression, skip_filter
 from emulator.media.plan import (
     SourceFrames,
     Window,
@@ -20,9 +20,17 @@ from emulator.media.plan import (
 )
 
 
-def cfr(fps: float, seconds: float, gop: int, size: tuple[int, int] = (320, 240)) -> SourceFrames:
+def cfr(fps: float, seconds: float, gop: int, size: tuple[int, int] = (320, 240),
+        skippable: dict[int, int] | None = None) -> SourceFrames:
     count = round(fps * seconds)
-    return SourceFrames(tuple(i / fps for i in range(count)), tuple(range(0, count, gop)), *size)
+    return SourceFrames(tuple(i / fps for i in range(count)), tuple(range(0, count, gop)), *size,
+                        skippable or {})
+
+
+def decoded_by(read, source: SourceFrames) -> list[int]:
+    """The frames a read hands the decoder from its keyframe on (what it does not skip)."""
+    skipped = {frame for frame, position in source.skippable.items() if position in read.skip}
+    return [f for f in range(read.keyframe, read.frames[-1] + 1) if f not in skipped]
 
 
 def test_sample_times_stop_at_number_or_end() -> None:
@@ -112,6 +120,49 @@ def test_select_expression_compresses_runs() -> None:
         assert chosen == list(picks)
 
 
+def test_skip_filter_is_a_search_that_drops_exactly_the_positions() -> None:
+    positions = (40, 170, 171, 900, 5000)
+    text = skip_filter(positions)
+    assert text.startswith("noise=drop=") and "," not in text.replace("\\,", "")
+    expression = text.removeprefix("noise=drop=").replace("\\,", ",").replace("if(", "iff(")
+    functions = {"lt": lambda a, b: a < b, "eq": lambda a, b: a == b,
+                 "iff": lambda c, a, b: a if c else b}
+    dropped = [pos for pos in range(6000)
+               if eval(re.sub(r"\bpos\b", str(pos), expression), functions)]  # noqa: S307
+    assert dropped == list(positions)
+    assert text.count("if(") == len(positions) - 1  # a binary search: depth grows as log2
+
+
+def test_reads_leave_out_the_non_reference_pictures_they_do_not_pick() -> None:
+    # Frames 2, 4, 6, 8 and 13 are non-reference pictures (at byte positions 10 x index).
+    source = cfr(10, 2, 10, skippable={2: 20, 4: 40, 6: 60, 8: 80, 13: 130})
+    plan = plan_sampling([source], [Window(0, 0)], interval=0.3, prefer="decode")
+    (read,) = plan.reads
+    assert read.frames == (0, 3, 6, 9, 12, 15, 18)
+    assert read.skip == (20, 40, 80, 130)  # frame 6 is picked, so it is decoded
+    assert read.picks == (0, 2, 4, 6, 9, 11, 14)  # counted over the frames the decoder gets
+    assert decoded_by(read, source)[read.picks[3]] == read.frames[3] == 9
+    assert plan.decoded_frames == 19 - 4
+    # A seek decodes from its keyframe and leaves out what lies between too.
+    (seek,) = plan_sampling([source], [Window(0, 0)], start=0.9, number=1, prefer="seek").reads
+    assert (seek.keyframe, seek.frames, seek.skip, seek.picks) == (0, (9,), (20, 40, 60, 80), (0,))
+
+
+@settings(max_examples=200, deadline=None)
+@given(gop=st.integers(1, 40), start=st.floats(0, 3), interval=st.floats(0, 1), parts=st.integers(1, 4),
+       skippable=st.sets(st.integers(0, 119)), prefer=st.sampled_from([None, "seek", "decode"]))
+def test_skipping_never_changes_which_frames_come_out(gop, start, interval, parts, skippable, prefer) -> None:
+    source = cfr(10, 12, gop, skippable={f: 1000 + f for f in skippable if f % gop})
+    plan = plan_sampling([source], [Window(0, 0)], start, interval, 0, prefer, parts=parts,
+                         min_part_pixels=0)
+    for read in plan.reads:
+        decoded = decoded_by(read, source)
+        assert set(read.frames) <= set(decoded)  # nothing picked is skipped
+        # After the time filter drops what precedes `first`, the picks land on the read's frames.
+        shown = decoded[decoded.index(read.first):]
+        assert [shown[pick] for pick in read.picks] == list(read.frames)
+
+
 def test_strategy_can_be_forced() -> None:
     source = cfr(30, 60, 30)
     assert {r.strategy for r in plan_sampling([source], [Window(0, 0)], interval=4, prefer="decode").reads} \
@@ -135,7 +186,7 @@ def test_keyframe_and_average_modes() -> None:
 
 def picked(plan) -> list[tuple[int, int]]:
     """The (source, frame) each read picks, read after read: what the output shows."""
-    return [(r.source, r.first + p) for r in plan.reads for p in r.picks]
+    return [(r.source, f) for r in plan.reads for f in r.frames]
 
 
 @pytest.mark.parametrize("parts", [2, 3, 4])

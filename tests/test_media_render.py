@@ -23,6 +23,21 @@ def test_timeline_of_a_fixture() -> None:
     assert frames.times[:3] == pytest.approx((0.0, 0.1, 0.2))
     assert frames.keyframes == tuple(range(0, 120, 10))  # GOP 10
     assert (frames.width, frames.height) == (320, 240)
+    # x264's B-frames that nothing refers to: a read can leave them out (found by their NAL
+    # headers, located by byte position).
+    assert len(frames.skippable) > 20 and not set(frames.skippable) & set(frames.keyframes)
+    assert len(set(frames.skippable.values())) == len(frames.skippable)
+
+
+def test_dense_sampling_skips_pictures_and_still_gives_the_planned_frames(tmp_path: Path) -> None:
+    path = FIXTURES / "counter_320x240_10fps_12s_gop10.mp4"
+    frames = source_frames(path)
+    plan = plan_sampling([frames], [Window(0, 0)], 0, 0.3, 0, "decode")
+    assert plan.reads[0].skip  # the optimisation is in force on this fixture
+    rendered = render_animation([path], plan, output_geometry(160, 120), "gif", 10, tmp_path / "a.gif")
+    with Image.open(rendered.files[0]) as image:
+        assert [read_frame_index(f.convert("RGB")) for f in ImageSequence.Iterator(image)] == \
+            [f for _, f in plan.frames]
 
 
 @pytest.mark.parametrize("path", ["corrupt.mp4", "not_video.txt"])

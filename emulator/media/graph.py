@@ -12,6 +12,7 @@ Building only; running is emulator.media.render's job.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import ffmpeg
@@ -41,6 +42,20 @@ def select_expression(picks: tuple[int, ...]) -> str:
     return "+".join(terms)
 
 
+def skip_filter(positions: tuple[int, ...]) -> str:
+    """An ffmpeg `-bsf` value dropping the packets at byte `positions` (ascending, at least one)
+    before they reach the decoder: `noise`'s drop expression written as a binary search over the
+    positions, so each packet costs a few comparisons however many there are. Too long for a
+    command line on long sources, so it is passed in a file (`-/bsf:v <file>`)."""
+    def search(low: int, high: int) -> str:
+        if high - low == 1:
+            return f"eq(pos,{positions[low]})"
+        middle = (low + high) // 2
+        return f"if(lt(pos,{positions[middle]}),{search(low, middle)},{search(middle, high)})"
+
+    return "noise=drop=" + search(0, len(positions)).replace(",", "\\,")  # a comma ends a filter
+
+
 def apply_geometry(stream, geometry: Geometry):
     # RGB from here on: crop / pad to odd sizes would otherwise trip over 4:2:0 chroma.
     stream = stream.filter("scale", geometry.scale_w, geometry.scale_h, flags="bicubic")
@@ -53,15 +68,18 @@ def apply_geometry(stream, geometry: Geometry):
     return stream.filter("setsar", 1)
 
 
-def sampled_frames(paths: list[Path], reads: list[Read], geometry: Geometry):
-    """The frames of `reads`, in order, at the output size."""
+def sampled_frames(paths: list[Path], reads: list[Read], geometry: Geometry,
+                   skip_files: Sequence[Path | None]):
+    """The frames of `reads`, in order, at the output size. `skip_files[i]` holds the
+    `skip_filter` of `reads[i]` (None: it skips nothing)."""
     streams = []
-    for read in reads:
+    for read, skip_file in zip(reads, skip_files, strict=True):
         # No accurate seek and no -t: decoding starts at the keyframe the plan counted from,
         # frames before the first wanted one are dropped by time, the wanted ones picked by
         # position, and trim ends the input (ffmpeg stops decoding it) after the last one.
+        skipping = {"/bsf:v": str(skip_file)} if skip_file else {}
         stream = ffmpeg.input(str(paths[read.source]), ss=f"{read.seek:.6f}", noaccurate_seek=None,
-                              an=None, sn=None, dn=None).video
+                              an=None, sn=None, dn=None, **skipping).video
         stream = stream.filter("select", f"gte(t,{read.after:.6f})")
         stream = stream.filter("trim", end_frame=read.picks[-1] + 1)
         if read.picks != tuple(range(read.picks[-1] + 1)):
@@ -70,9 +88,10 @@ def sampled_frames(paths: list[Path], reads: list[Read], geometry: Geometry):
     return streams[0] if len(streams) == 1 else ffmpeg.concat(*streams, v=1, a=0)
 
 
-def extract_command(paths: list[Path], reads: list[Read], geometry: Geometry, out: Path) -> list[str]:
+def extract_command(paths: list[Path], reads: list[Read], geometry: Geometry, out: Path,
+                    skip_files: Sequence[Path | None]) -> list[str]:
     """One ffmpeg run writing the frames of `reads` (in order) to `out` as raw RGB."""
-    stream = sampled_frames(paths, reads, geometry)
+    stream = sampled_frames(paths, reads, geometry, skip_files)
     output = stream.output(str(out), f="rawvideo", pix_fmt=RAW_PIXEL_FORMAT, fps_mode="passthrough")
     return output.compile(cmd=ffmpeg_exe(), overwrite_output=True)
 
@@ -112,9 +131,9 @@ def animation_command(width: int, height: int, fmt: str, frame_rate: float, out:
 
 
 def direct_animation_command(paths: list[Path], reads: list[Read], geometry: Geometry, fmt: str,
-                             frame_rate: float, out: Path) -> list[str]:
+                             frame_rate: float, out: Path, skip_files: Sequence[Path | None]) -> list[str]:
     """The animation in one ffmpeg run, straight from the sources (few enough inputs)."""
-    return _encode_animation(sampled_frames(paths, reads, geometry), fmt, frame_rate, out)
+    return _encode_animation(sampled_frames(paths, reads, geometry, skip_files), fmt, frame_rate, out)
 
 
 def image_sequence_command(width: int, height: int, fmt: str, pattern: Path,

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import bisect
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 # Tolerance for float sample times (0.1 * 7 is 0.7000000000000001 or 0.6999999999999999).
 _EPSILON = 1e-6
@@ -30,6 +31,9 @@ class SourceFrames:
     keyframes: tuple[int, ...]  # indices into `times` of the frames a seek can start from
     width: int  # display size (after rotation)
     height: int
+    # Frame index -> byte position in the file of the frames no other frame is predicted from
+    # (non-reference pictures): a read leaves out those it does not pick.
+    skippable: Mapping[int, int] = field(default_factory=dict, compare=False)
 
     @property
     def frame_gap(self) -> float:
@@ -74,9 +78,11 @@ class Window:
 @dataclass(frozen=True)
 class Read:
     """One ffmpeg input: seek to `seek` in source `source` without accurate seek (the demuxer
-    lands on keyframe `keyframe`), drop what shows before time `after` (relative to the seek
-    point; frames a decoder may emit before the keyframe too), then keep the frames at offsets
-    `picks` from frame `first`, each once and in order."""
+    lands on keyframe `keyframe`), leave out the packets at byte positions `skip` (pictures no
+    pick needs and nothing refers to) before decoding, drop what shows before time `after`
+    (relative to the seek point; frames a decoder may emit before the keyframe too), then keep
+    the frames at offsets `picks` from frame `first`, each once and in order (offsets count the
+    decoded frames: skipped ones are not there). Those are the source's frames `frames`."""
 
     source: int
     keyframe: int
@@ -85,6 +91,8 @@ class Read:
     after: float
     picks: tuple[int, ...]
     strategy: str  # "seek" (one frame per input) | "decode" (a run of frames from one seek)
+    frames: tuple[int, ...]
+    skip: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -166,12 +174,16 @@ def _read(source: SourceFrames, source_index: int, run: list[int], strategy: str
     seek = source.seek_point(keyframe)
     first = run[0]
     before = source.times[first - 1] if first else source.times[0] - source.shown_for(0)
+    wanted = set(run)
+    skipped = [f for f in range(keyframe, run[-1]) if f in source.skippable and f not in wanted]
+    picks = tuple(f - first - (bisect.bisect_left(skipped, f) - bisect.bisect_left(skipped, first))
+                  for f in run)
     return Read(source_index, keyframe, first, seek, (before + source.times[first]) / 2 - seek,
-                tuple(f - first for f in run), strategy)
+                picks, strategy, tuple(run), tuple(sorted(source.skippable[f] for f in skipped)))
 
 
 def _decode_cost(read: Read) -> int:
-    return read.first - read.keyframe + read.picks[-1] + 1
+    return read.frames[-1] - read.keyframe + 1 - len(read.skip)
 
 
 def plan_reads(sources: list[SourceFrames], frames: list[tuple[int, int]],
@@ -203,7 +215,7 @@ def split_read(source: SourceFrames, read: Read, parts: int, min_part_pixels: in
     same number of frames (and at least `min_part_pixels`), that pick the same frames in the same
     order. Every part starts at a keyframe, so each decodes exactly what the whole read decodes
     there: the same pictures."""
-    frames = [read.first + pick for pick in read.picks]
+    frames = list(read.frames)
     begin, end = read.keyframe, frames[-1] + 1  # the frames the whole read decodes
     if min_part_pixels > 0:
         parts = min(parts, (end - begin) * source.width * source.height // min_part_pixels)

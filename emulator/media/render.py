@@ -20,6 +20,7 @@ from emulator.media.graph import (
     direct_animation_command,
     extract_command,
     image_sequence_command,
+    skip_filter,
 )
 from emulator.media.plan import Geometry, Read, SamplingPlan, frame_delay
 
@@ -113,6 +114,19 @@ def read_batches(reads: tuple[Read, ...]) -> list[list[Read]]:
     return batches
 
 
+def write_skip_files(reads: list[Read], work: Path, name: str) -> list[Path | None]:
+    """The `skip_filter` of each read that skips packets, written to a file in `work` (named
+    after `name`); None for the others."""
+    files: list[Path | None] = []
+    for index, read in enumerate(reads):
+        file = None
+        if read.skip:
+            file = work / f"{name}-{index:02d}.bsf"
+            file.write_text(skip_filter(read.skip))
+        files.append(file)
+    return files
+
+
 @dataclass(frozen=True)
 class Extracting:
     """ffmpeg runs writing the frames of a plan, in order, one raw RGB file each, under way."""
@@ -141,7 +155,8 @@ def start_extracting(paths: list[Path], plan: SamplingPlan, geometry: Geometry, 
                 progress(min(sum(done), total) / total)
 
     def run(index: int) -> None:
-        run_command(extract_command(paths, batches[index], geometry, files[index]),
+        skip_files = write_skip_files(batches[index], work, files[index].stem)
+        run_command(extract_command(paths, batches[index], geometry, files[index], skip_files),
                     lambda frames: report(index, frames))
         report(index, files[index].stat().st_size // frame_bytes)
 
@@ -211,20 +226,21 @@ def render_animation(paths: list[Path], plan: SamplingPlan, geometry: Geometry, 
     one run gives."""
     total = len(plan.frames)
     batches = read_batches(plan.reads)
-    if len(plan.reads) <= READS_PER_RUN and (parts < 2 or len(batches) < 2):  # one run, no raw file
-        def report(frames: int) -> None:
-            if progress:
-                progress(min(frames, total) / total)
-
-        run_command(direct_animation_command(paths, list(plan.reads), geometry, fmt, frame_rate, out),
-                    report)
-        shown = _frames_shown(out, fmt, frame_rate)
-        if shown != total:
-            raise MediaError(f"expected {total} frames from the source, got {shown}")
-        return Rendered([out], total, geometry.out_w, geometry.out_h)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix="frames-") as work:
-        encode_extracted(animation_command(geometry.out_w, geometry.out_h, fmt, frame_rate, out),
-                         paths, plan, geometry, Path(work), progress, parts)
+        if len(plan.reads) <= READS_PER_RUN and (parts < 2 or len(batches) < 2):  # one run, no raw file
+            def report(frames: int) -> None:
+                if progress:
+                    progress(min(frames, total) / total)
+
+            reads = list(plan.reads)
+            run_command(direct_animation_command(paths, reads, geometry, fmt, frame_rate, out,
+                                                 write_skip_files(reads, Path(work), "direct")), report)
+            shown = _frames_shown(out, fmt, frame_rate)
+            if shown != total:
+                raise MediaError(f"expected {total} frames from the source, got {shown}")
+        else:
+            encode_extracted(animation_command(geometry.out_w, geometry.out_h, fmt, frame_rate, out),
+                             paths, plan, geometry, Path(work), progress, parts)
     return Rendered([out], total, geometry.out_w, geometry.out_h)
 
 

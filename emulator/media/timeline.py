@@ -42,6 +42,58 @@ def _packets(path: Path, keyframes_only: bool, timeout: float) -> list[tuple[flo
     return packets
 
 
+# Containers whose packet positions are sample offsets in the file (the same whatever libavformat
+# reads them), and so can name a packet to leave out: see `_skippable`.
+_OFFSET_CONTAINERS = {"mov", "mp4"}
+_H264_SLICES = (1, 5)  # NAL unit types of coded slices (non-IDR, IDR)
+
+
+def _nal_ref_idc(data: memoryview, length_size: int) -> int | None:
+    """nal_ref_idc of an H.264 access unit in length-prefixed (avcC) form: 0 for a picture no
+    other picture refers to. None when no slice is found."""
+    i = 0
+    while i + length_size < len(data):
+        size = int.from_bytes(data[i:i + length_size], "big")
+        header = data[i + length_size]
+        if header & 0x1F in _H264_SLICES:
+            return (header >> 5) & 3
+        i += length_size + size
+    return None
+
+
+def _h264_pictures(path: Path) -> list[tuple[int, int, int | None]]:
+    """(byte position, size, nal_ref_idc) of every video packet in presentation order, read with
+    PyAV (demuxing only); [] unless the source is H.264 (avcC) in MP4/MOV."""
+    import av  # loaded when a task first needs it, not at start
+
+    try:
+        with av.open(str(path)) as container:
+            if not set(container.format.name.split(",")) & _OFFSET_CONTAINERS:
+                return []
+            stream = container.streams.video[0]
+            extradata = stream.codec_context.extradata or b""
+            if stream.codec_context.name != "h264" or len(extradata) < 5 or extradata[0] != 1:
+                return []  # not H.264, or Annex B start codes instead of avcC lengths
+            length_size = (extradata[4] & 3) + 1
+            packets = sorted((packet.pts, packet.pos, packet.size,
+                              _nal_ref_idc(memoryview(packet), length_size))
+                             for packet in container.demux(stream)
+                             if packet.size and packet.pts is not None)
+    except Exception:  # noqa: BLE001 - sparing the decoder is an optimisation: then decode everything
+        return []
+    return [(pos, size, ref) for _, pos, size, ref in packets]
+
+
+def _skippable(pictures: list[tuple[int, int, int | None]], sizes: list[int]) -> dict[int, int]:
+    """Frame index -> byte position of every non-reference picture (nal_ref_idc 0), which a
+    decoder can be spared when its frame is not wanted: no other picture is predicted from it, so
+    every other frame decodes the same. {} unless `pictures` match the stream-copy timeline
+    (`sizes`, in presentation order) one for one."""
+    if [size for _, size, _ in pictures] != sizes or any(pos is None or pos < 0 for pos, _, _ in pictures):
+        return {}
+    return {index: pos for index, (pos, _, ref) in enumerate(pictures) if ref == 0}
+
+
 def source_frames(path: Path, info: MediaInfo | None = None, timeout: float = 120) -> SourceFrames:
     """The timeline of the first video stream; MediaError when there is none."""
     info = info or probe(path)
@@ -49,8 +101,10 @@ def source_frames(path: Path, info: MediaInfo | None = None, timeout: float = 12
         raise MediaError(f"the {info.format} format is not a video container")
     if not info.has_video:
         raise MediaError("the source has no video stream")
-    with ThreadPoolExecutor(2) as both:  # two stream copies at once
-        every, keys = both.map(lambda only_keys: _packets(path, only_keys, timeout), (False, True))
+    with ThreadPoolExecutor(3) as reads:  # two stream copies and a demux at once
+        copies = reads.map(lambda only_keys: _packets(path, only_keys, timeout), (False, True))
+        pictures = reads.submit(_h264_pictures, path)
+        every, keys = copies
     packets = sorted(every)
     if not packets:
         raise MediaError("the source has no video frames")
@@ -59,4 +113,5 @@ def source_frames(path: Path, info: MediaInfo | None = None, timeout: float = 12
     key_packets = {digest for _, digest in keys}
     keyframes = [i for i, (_, digest) in enumerate(packets) if digest in key_packets]
     width, height = info.display_size
-    return SourceFrames(tuple(t for t, _ in packets), tuple(keyframes or [0]), width, height)
+    skippable = _skippable(pictures.result(), [int(digest.split(":")[0]) for _, digest in packets])
+    return SourceFrames(tuple(t for t, _ in packets), tuple(keyframes or [0]), width, height, skippable)
