@@ -165,6 +165,8 @@ def test_a_failed_callback_answers_203_and_keeps_the_object(emulator: LiveServer
     result = bucket.put_object("kept.txt", b"stored anyway", headers=_headers(app_server.url))
     body = result.resp.read()
     assert result.status == 203 and b"<Code>CallbackFailed</Code>" in body and message in body
+    ec = result.headers["x-oss-ec"]  # like every OSS error
+    assert f"<EC>{ec}</EC>".encode() in body
     assert result.etag == hashlib.md5(b"stored anyway").hexdigest().upper()
     assert bucket.get_object("kept.txt").read() == b"stored anyway"
     put = v2_client(emulator).put_object(oss.PutObjectRequest(

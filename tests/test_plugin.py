@@ -36,8 +36,10 @@ def test_second_sees_nothing(oss_bucket, aliyun_emulator):
     bucket = oss_bucket("test-bucket")  # the same name, created again
     assert list(oss2.ObjectIterator(bucket)) == []
     old = oss2.Bucket(oss2.Auth(*SEEN["creds"]), aliyun_emulator.url, "test-bucket")
-    with pytest.raises(oss2.exceptions.ServerError) as err:  # the first test's namespace is gone
+    with pytest.raises(oss2.exceptions.NoSuchBucket):  # the first test's namespace is gone...
         old.get_object("left-behind.txt")
+    with pytest.raises(oss2.exceptions.ServerError) as err:  # ...and its key with it
+        oss2.Service(oss2.Auth(*SEEN["creds"]), aliyun_emulator.url).list_buckets()
     assert err.value.code == "InvalidAccessKeyId"
 '''
 

@@ -33,7 +33,11 @@ SUBRESOURCES_V2 = frozenset("""acl bucketInfo location stat delete append taggin
  uploadId partNumber security-token position response-content-type response-content-language
  response-expires response-cache-control response-content-disposition response-content-encoding restore
  callback callback-var versions versioning versionId sequential continuation-token regionList cloudboxes
- symlink resourceGroup""".split())
+ symlink resourceGroup""".split()) | frozenset(
+    # Signed by v2 through an operation's op_metadata['sub-resource'], and not in oss2's set.
+    """policyStatus cleanRestoredObject seal dataPipeline legalHold retention objectWorm overwriteConfig
+ metadataConfiguration metadataInventoryTable metadataJournalTable quota rtc userDefinedLogFieldsConfig
+ MetaQuery""".split())
 
 V4_ALGORITHM = "OSS4-HMAC-SHA256"
 V2_VERSION = "OSS2"

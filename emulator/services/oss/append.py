@@ -16,7 +16,7 @@ from starlette.responses import Response
 from emulator.core.blobs import Blob, BlobStore
 from emulator.core.errors import ServiceError
 from emulator.core.pipeline import RequestContext
-from emulator.services.oss import errors
+from emulator.services.oss import attributes, errors
 from emulator.services.oss.documents import ObjectMeta
 from emulator.services.oss.model import OssModel
 from emulator.services.oss.storage import ARCHIVED, storage_class
@@ -67,6 +67,7 @@ async def append_object(ctx: Ctx) -> Response:
         raise errors.invalid_argument("An appendable object cannot be of an archive storage class.",
                                       "x-oss-storage-class", klass)
     headers = stored_headers(ctx.headers)
+    asked = attributes.requested(ctx)  # x-oss-tagging, x-oss-object-acl: for the object a first append makes
     current = _current(ctx)
     check(current)
     part = await receive_blob(ctx)
@@ -78,7 +79,7 @@ async def append_object(ctx: Ctx) -> Response:
                           content_type=content_type(ctx.headers), last_modified=0, blob_id="",
                           object_type="Appendable", user_meta=user_meta(ctx.headers), headers=headers,
                           storage_class=klass or ("Standard" if info.storage_class in ARCHIVED
-                                                  else info.storage_class))
+                                                  else info.storage_class), **asked)
     else:
         try:
             whole = await ctx.runtime.pool.run(_concat, blobs, blobs.path(current.blob_id),

@@ -283,5 +283,6 @@ def response(outcome: Outcome, request_id: str, host_id: str, headers: Mapping[s
     if outcome.ok:
         return Response(outcome.body, 200, headers=dict(headers), media_type=outcome.content_type)
     err: ServiceError = errors.callback_failed(outcome.body.decode())
-    return Response(wire.error_xml(err, request_id, host_id), err.status, headers=dict(headers),
-                    media_type=wire.XML_TYPE)
+    ec = wire.error_code_ec(err)
+    return Response(wire.error_xml(err, request_id, host_id, ec), err.status,
+                    headers={**headers, "x-oss-ec": ec}, media_type=wire.XML_TYPE)

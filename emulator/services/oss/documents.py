@@ -12,6 +12,7 @@ OBJECT_KIND = "oss-object"  # a key's current object: `bucket/key`
 VERSION_KIND = "oss-version"  # older versions and delete markers: `bucket/key\0<inverted seq>`
 UPLOAD_KIND = "oss-upload"
 PART_KIND = "oss-part"
+CONFIG_KIND = "oss-bucket-config"  # bucket_config.py: CORS, tags, referer, policy, website...
 
 
 @dataclass
@@ -30,6 +31,8 @@ class ObjectMeta:
     # Headers stored with the object and given back on GET (Cache-Control, Content-Disposition,
     # x-oss-server-side-encryption...).
     headers: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)  # x-oss-tagging, PutObjectTagging
+    acl: str = "default"  # x-oss-object-acl, PutObjectAcl; "default" inherits the bucket's
     # Versioning (versions.py): None in a bucket that never had versioning, "null" for a version
     # written while it was suspended; `seq` orders the versions of a key (newer is larger).
     version_id: str | None = None

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from emulator.core.blobs import Blob, BlobStore
 from emulator.core.runtime import Runtime
-from emulator.services.oss import errors, sequential, styles, versions
+from emulator.services.oss import default_sse, errors, sequential, styles, versions
 from emulator.services.oss.documents import (
     BUCKET_KIND,
+    CONFIG_KIND,
     OBJECT_KIND,
     PART_KIND,
     UPLOAD_KIND,
@@ -117,6 +118,8 @@ class OssModel:
         if next(self.rt.docs.scan(UPLOAD_KIND, ns, prefix, limit=1), None) is not None:
             raise errors.bucket_not_empty(name, uploads=True)
         with self.rt.docs.transaction():
+            for config_key, _ in list(self.rt.docs.scan(CONFIG_KIND, ns, prefix)):
+                self.rt.docs.delete(CONFIG_KIND, ns, config_key)
             self.rt.docs.delete(BUCKET_KIND, ns, name)
             styles.drop_bucket(self.rt, ns, name)
 
@@ -157,6 +160,8 @@ class OssModel:
         replaces it keeping its version id."""
         doc_key = self._object_doc_key(meta.bucket, meta.key)
         doc = asdict(meta)
+        if meta.object_type != "Symlink":
+            doc["headers"] = default_sse.applied(self.rt.docs, ns, meta.bucket, meta.headers)
         with self.rt.docs.transaction():
             status = self.versioning(ns, meta.bucket)
             old = self.rt.docs.get(OBJECT_KIND, ns, doc_key)
@@ -215,6 +220,23 @@ class OssModel:
                 raise errors.deleted_key(key, marker["version_id"])
             raise errors.no_such_key(key)
         return ObjectMeta.from_doc(doc)
+
+    def set_object_fields(self, ns: str, bucket: str, key: str, version_id: str | None = None,
+                          **fields: Any) -> ObjectMeta:
+        """Change attributes of an object (or one version of it) that are not its data (tags,
+        ACL); Last-Modified stays."""
+        with self.rt.docs.transaction():
+            meta = self.head_object(ns, bucket, key, version_id)
+            for name, value in fields.items():
+                setattr(meta, name, value)
+            self.update_object(ns, meta)
+        return meta
+
+    def set_upload_fields(self, ns: str, bucket: str, upload_id: str, **fields: Any) -> None:
+        """Attributes an upload gives its object on completion (x-oss-tagging, x-oss-object-acl)."""
+        doc = self.rt.docs.get(UPLOAD_KIND, ns, f"{bucket}/{upload_id}")
+        if doc is not None:
+            self.rt.docs.put(UPLOAD_KIND, ns, f"{bucket}/{upload_id}", {**doc, **fields})
 
     def update_object(self, ns: str, meta: ObjectMeta) -> None:
         """Store changed metadata of an existing version in place (storage class, restore state)."""

@@ -36,10 +36,15 @@ from emulator.core.ports import Publisher
 from emulator.core.runtime import Runtime
 from emulator.core.timefmt import http_date, iso_whole_seconds, parse_http_date, parse_iso
 from emulator.services.oss import (
+    access,
     append,
     async_process,
+    attributes,
+    bucket_config,
     callback,
     compression,
+    cors,
+    default_sse,
     errors,
     lifecycle,
     processing,
@@ -47,9 +52,12 @@ from emulator.services.oss import (
     seed,
     sequential,
     storage,
+    subresources,
     symlink,
+    tagging,
     traffic,
     versioning,
+    website,
     wire,
 )
 from emulator.services.oss.bodies import read_small_body
@@ -62,13 +70,10 @@ log = logging.getLogger("emulator.oss")
 # Sub-resources that select an operation, in the order they are looked for.
 OPERATIONS = ("uploads", "uploadId", "delete", "acl", "bucketInfo", "location", "objectMeta",
               "x-oss-process", "style", "x-oss-async-process", "versioning", "versions", "lifecycle",
-              "symlink", "restore", "append")
-# Real OSS sub-resources this emulator does not serve: answered with NotImplemented, not ignored.
-UNSUPPORTED = frozenset("""cors website logging referer policy tagging
- encryption replication inventory worm stat qos requestPayment
- transferAcceleration cname metaQuery""".split())
+              "symlink", "restore", "append") + (
+              "tagging", "cors", "referer", "policy", "policyStatus", "logging", "website",
+              "encryption", "publicAccessBlock", "regions")
 ACLS = ("private", "public-read", "public-read-write")
-OBJECT_ACLS = ACLS + ("default",)
 CLIENT_SIDE_ENCRYPTION = "client-side-encryption-"
 
 
@@ -104,14 +109,9 @@ def _object_headers(meta: ObjectMeta, now: float) -> dict[str, str]:
     headers.update(restore.header(meta, now))
     if meta.version_id:
         headers["x-oss-version-id"] = meta.version_id
+    if meta.tags:
+        headers["x-oss-tagging-count"] = str(len(meta.tags))
     return headers
-
-
-def _version_param(ctx: Ctx) -> str | None:
-    version_id = ctx.query.get("versionId")
-    if version_id == "":
-        raise errors.invalid_version_id(version_id)
-    return version_id
 
 
 def _written(meta: ObjectMeta, **extra: str) -> dict[str, str]:
@@ -161,9 +161,10 @@ async def parse(ctx: Ctx) -> None:
     except ServiceError as err:
         ctx.error = err
         return
-    unsupported = UNSUPPORTED.intersection(ctx.query)
+    # Any other sub-resource OSS defines is refused, never taken for a plain operation.
+    unsupported = subresources.first_unserved(ctx.query, SERVED)
     if unsupported:
-        ctx.error = errors.not_implemented(sorted(unsupported)[0])
+        ctx.error = errors.not_implemented(unsupported)
     elif found is None:
         ctx.error = errors.method_not_allowed(ctx.method, _level(ctx))
 
@@ -171,7 +172,9 @@ async def parse(ctx: Ctx) -> None:
 async def admit(ctx: Ctx) -> None:
     if ctx.error is not None:
         raise ctx.error
-    if ctx.operation != "PostObject":  # a form upload carries its signature in the form
+    # A form upload carries its signature in the form; a CORS preflight is never signed.
+    if ctx.operation not in ("PostObject", "OptionObject"):
+        website.route(ctx)
         _authenticate(ctx)
 
 
@@ -184,11 +187,15 @@ def _authenticate(ctx: Ctx) -> None:
                            **err.details) from err
     verify = ctx.runtime.config.verify_signatures
     ctx.namespace = DEFAULT_NAMESPACE
+    creds = ctx.runtime.accounts.by_access_key(claim.access_key_id) if claim else None
+    if verify:
+        _bucket_first(ctx, creds)
+    if claim is None or "authorization" not in ctx.headers:
+        access.check_referer(ctx, creds.namespace if creds else DEFAULT_NAMESPACE)
     if claim is None:
-        if verify and not _anonymous_allowed(ctx, ctx.method, _level(ctx)):
+        if verify and not access.anonymous_allowed(ctx, ctx.method, _level(ctx)):
             raise errors.access_denied()
         return
-    creds = ctx.runtime.accounts.by_access_key(claim.access_key_id)
     if creds is None:
         if verify:
             raise errors.invalid_access_key(claim.access_key_id)
@@ -206,22 +213,26 @@ def _authenticate(ctx: Ctx) -> None:
     ctx.namespace, ctx.credentials = creds.namespace, creds
 
 
-def _anonymous_allowed(ctx: Ctx, method: str, level: str) -> bool:
-    if not ctx.bucket or not ctx.model.bucket_exists(DEFAULT_NAMESPACE, ctx.bucket):
-        return False
-    acl = ctx.model.get_bucket(DEFAULT_NAMESPACE, ctx.bucket).acl
-    if method in ("GET", "HEAD") and level == "object":
-        return acl in ("public-read", "public-read-write")
-    return acl == "public-read-write" and level == "object"
+def _bucket_first(ctx: Ctx, creds: Credentials | None) -> None:
+    """OSS finds the bucket before it checks who asks: a missing bucket is 404 NoSuchBucket even
+    for an unknown AccessKeyId or a wrong signature. An unknown key (or none) is judged against
+    the default namespace only, so it never reveals a bucket of another namespace."""
+    if ctx.bucket and ctx.operation != "PutBucket":
+        ns = creds.namespace if creds else DEFAULT_NAMESPACE
+        ctx.model.get_bucket(ns, ctx.bucket)
 
 
 def render_error(ctx: Ctx, err: ServiceError) -> Response:
     details = dict(err.details)
     if ctx.bucket and err.code == "NoSuchBucket":
         details.setdefault("BucketName", ctx.bucket)
+    page = website.error_page(ctx, err)
+    if page is not None:
+        return page
     rendered = ServiceError(err.status, err.code, err.message, **details)
-    body = wire.error_xml(rendered, ctx.request_id, ctx.headers.get("host", ""))
-    extra = err.headers if isinstance(err, errors.HeadedError) else {}
+    ec = wire.error_code_ec(rendered)
+    body = wire.error_xml(rendered, ctx.request_id, ctx.headers.get("host", ""), ec)
+    extra = {**(err.headers if isinstance(err, errors.HeadedError) else {}), "x-oss-ec": ec}
     if err.status == 304:
         return Response(status_code=304)
     if ctx.method == "HEAD":
@@ -233,6 +244,7 @@ def finish(ctx: Ctx, response: Response) -> None:
     response.headers["x-oss-request-id"] = ctx.request_id
     response.headers["Date"] = http_date(ctx.runtime.clock.now())
     response.headers["Server"] = "AliyunOSS"
+    cors.decorate(ctx, response)
 
 
 # ---- body helpers -------------------------------------------------------------------
@@ -269,6 +281,7 @@ def _int_param(ctx: Ctx, name: str, default: int, low: int, high: int) -> int:
 async def put_bucket(ctx: Ctx) -> Response:
     acl = ctx.headers.get("x-oss-acl")
     _check_acl(acl, ACLS)
+    access.check_public_grant(ctx, acl)
     storage = wire.parse_create_bucket(await read_small_body(ctx))
     created = ctx.model.create_bucket(ctx.ns, ctx.bucket, acl or "private", storage)
     if not created and acl:
@@ -279,6 +292,8 @@ async def put_bucket(ctx: Ctx) -> Response:
 async def put_bucket_acl(ctx: Ctx) -> Response:
     acl = ctx.headers.get("x-oss-acl", "")
     _check_acl(acl, ACLS)
+    ctx.model.get_bucket(ctx.ns, ctx.bucket)
+    access.check_public_grant(ctx, acl)
     ctx.model.set_bucket_acl(ctx.ns, ctx.bucket, acl)
     return Response(status_code=200)
 
@@ -288,7 +303,8 @@ async def get_bucket_acl(ctx: Ctx) -> Response:
 
 
 async def get_bucket_info(ctx: Ctx) -> Response:
-    return _xml(wire.bucket_info_xml(ctx.model.get_bucket(ctx.ns, ctx.bucket), _owner(ctx)))
+    info = ctx.model.get_bucket(ctx.ns, ctx.bucket)
+    return _xml(wire.bucket_info_xml(info, _owner(ctx), **bucket_config.info_fields(ctx)))
 
 
 async def head_bucket(ctx: Ctx) -> Response:
@@ -362,7 +378,7 @@ async def list_uploads(ctx: Ctx) -> Response:
 
 
 async def put_object(ctx: Ctx) -> Response:
-    _check_acl(ctx.headers.get("x-oss-object-acl"), OBJECT_ACLS)
+    asked = attributes.requested(ctx)
     klass, kept = storage.storage_class(ctx.headers), stored_headers(ctx.headers)
     call_back = callback.requested(ctx.headers, ctx.query)
     ctx.model.get_bucket(ctx.ns, ctx.bucket)
@@ -371,6 +387,7 @@ async def put_object(ctx: Ctx) -> Response:
         ctx.ns, ctx.bucket, ctx.key, blob, content_type(ctx.headers), user_meta(ctx.headers), kept,
         forbid_overwrite=ctx.headers.get("x-oss-forbid-overwrite", "").lower() == "true",
         storage_class=klass)
+    meta = attributes.give(ctx, meta, asked)
     content_md5 = base64.b64encode(bytes.fromhex(blob.md5_hex)).decode()
     headers = _written(meta, **{"Content-MD5": content_md5})
     if call_back:
@@ -407,8 +424,15 @@ async def copy_object(ctx: Ctx) -> Response:
     if directive not in ("COPY", "REPLACE"):
         raise errors.invalid_argument("Unknown metadata directive.", "x-oss-metadata-directive",
                                       directive)
+    tag_directive = ctx.headers.get("x-oss-tagging-directive", "Copy")
+    if tag_directive.upper() not in ("COPY", "REPLACE"):
+        raise errors.invalid_argument("Unknown tagging directive.", "x-oss-tagging-directive",
+                                      tag_directive)
+    asked = attributes.requested(ctx)
     klass = storage.storage_class(ctx.headers)
     src_bucket, src_key, src = _copy_source(ctx)
+    if tag_directive.upper() == "COPY":
+        asked["tags"] = src.tags
     async for _ in ctx.request.stream():
         pass
     replace = directive == "REPLACE"
@@ -421,6 +445,7 @@ async def copy_object(ctx: Ctx) -> Response:
         ctx.ns, src_bucket, src_key, ctx.bucket, ctx.key, replace,
         ctx.headers.get("content-type"), meta_given, kept, src_version=src.version_id,
         storage_class=klass)
+    meta = attributes.give(ctx, meta, asked)
     extra = {"x-oss-copy-source-version-id": src.version_id} if src.version_id else {}
     return _xml(wire.copy_result_xml(meta), headers=_written(meta, **extra))
 
@@ -428,7 +453,7 @@ async def copy_object(ctx: Ctx) -> Response:
 async def get_object(ctx: Ctx) -> Response:
     rate = traffic.requested(ctx.headers, ctx.query)
     await ctx.model.produce_missing(ctx.ns, ctx.bucket, ctx.key)
-    link = ctx.model.head_object(ctx.ns, ctx.bucket, ctx.key, _version_param(ctx))
+    link = ctx.model.head_object(ctx.ns, ctx.bucket, ctx.key, versioning.version_param(ctx))
     now = ctx.runtime.clock.now()
     meta = symlink.resolve(ctx.model, ctx.ns, link) if link.object_type == "Symlink" else link
     restore.check_readable(meta, now)
@@ -464,7 +489,7 @@ async def get_object(ctx: Ctx) -> Response:
 
 
 async def head_object(ctx: Ctx) -> Response:
-    link = ctx.model.head_object(ctx.ns, ctx.bucket, ctx.key, _version_param(ctx))
+    link = ctx.model.head_object(ctx.ns, ctx.bucket, ctx.key, versioning.version_param(ctx))
     meta = symlink.resolve(ctx.model, ctx.ns, link) if link.object_type == "Symlink" else link
     _check_conditions(ctx.headers, meta)
     headers = _object_headers(link, ctx.runtime.clock.now())
@@ -475,39 +500,39 @@ async def head_object(ctx: Ctx) -> Response:
 
 
 async def get_object_meta(ctx: Ctx) -> Response:
-    meta = ctx.model.head_object(ctx.ns, ctx.bucket, ctx.key, _version_param(ctx))
-    headers = {
-        "ETag": meta.etag, "Content-Length": str(meta.size), "x-oss-hash-crc64ecma": str(meta.crc64),
-        "Last-Modified": http_date(meta.last_modified),
-        "x-oss-last-access-time": http_date(meta.last_modified)}
+    meta = ctx.model.head_object(ctx.ns, ctx.bucket, ctx.key, versioning.version_param(ctx))
+    headers = {"ETag": meta.etag, "x-oss-hash-crc64ecma": str(meta.crc64),
+               "Last-Modified": http_date(meta.last_modified),
+               "x-oss-last-access-time": http_date(meta.last_modified)}
+    if ctx.method == "HEAD":  # a GET has no body: announcing the object's size would break the connection
+        headers["Content-Length"] = str(meta.size)
     if meta.version_id:
         headers["x-oss-version-id"] = meta.version_id
     return Response(status_code=200, headers=headers)
 
 
 async def delete_object(ctx: Ctx) -> Response:
-    version_id, marker = ctx.model.delete_object(ctx.ns, ctx.bucket, ctx.key, _version_param(ctx))
+    version_id, marker = ctx.model.delete_object(ctx.ns, ctx.bucket, ctx.key, versioning.version_param(ctx))
     headers = {"x-oss-version-id": version_id} if version_id else {}
     if marker:
         headers["x-oss-delete-marker"] = "true"
     return Response(status_code=204, headers=headers)
 
 
-async def get_object_acl(ctx: Ctx) -> Response:
-    ctx.model.head_object(ctx.ns, ctx.bucket, ctx.key)
-    return _xml(wire.acl_xml("default", _owner(ctx)))
-
-
 # ---- multipart ----------------------------------------------------------------------
 
 
 async def initiate_upload(ctx: Ctx) -> Response:
+    asked = attributes.requested(ctx)
     klass, kept = storage.storage_class(ctx.headers), stored_headers(ctx.headers)
+    kept = default_sse.applied(ctx.runtime.docs, ctx.ns, ctx.bucket, kept)
     await read_small_body(ctx)
     upload_id = ctx.model.initiate_upload(ctx.ns, ctx.bucket, ctx.key,
                                            content_type(ctx.headers),
                                            user_meta(ctx.headers), kept,
                                            sequential=sequential.QUERY in ctx.query, storage_class=klass)
+    if asked:
+        ctx.model.set_upload_fields(ctx.ns, ctx.bucket, upload_id, attributes=asked)
     echo = {k: v for k, v in kept.items() if k in storage.SSE_HEADERS}
     return _xml(wire.initiate_xml(ctx.bucket, ctx.key, upload_id, _url_encoded(ctx)), headers=echo)
 
@@ -576,9 +601,10 @@ async def complete_upload(ctx: Ctx) -> Response:
         raise errors.invalid_argument("Should not specify both complete all header and body.",
                                       "x-oss-complete-all", "yes")
     call_back = callback.requested(ctx.headers, ctx.query)
-    ctx.model.get_upload(ctx.ns, ctx.bucket, ctx.key, upload_id)
+    upload = ctx.model.get_upload(ctx.ns, ctx.bucket, ctx.key, upload_id)
     parts = None if complete_all else wire.parse_complete(body)
     meta = ctx.model.complete_upload(ctx.ns, ctx.bucket, ctx.key, upload_id, parts)
+    meta = attributes.give(ctx, meta, upload.get("attributes", {}))
     headers = _written(meta)
     if call_back:
         return await callback.answer(ctx, call_back, meta, headers)
@@ -614,6 +640,7 @@ async def post_object(ctx: Ctx) -> Response:
             raise errors.invalid_argument("Bucket POST must contain a field named 'key'.", "key")
         creds, length_range = _authenticate_post(ctx, form, key)
         ctx.namespace = creds.namespace if creds else DEFAULT_NAMESPACE
+        asked = attributes.requested(ctx, form)
         ctx.model.get_bucket(ctx.ns, ctx.bucket)
         status = form.get("success_action_status", "204")
         if status not in ("200", "201", "204"):
@@ -640,7 +667,8 @@ async def post_object(ctx: Ctx) -> Response:
                     or mimetypes.guess_type(key)[0])
     meta = ctx.model.put_object(ctx.ns, ctx.bucket, key, blob, content_type, user_meta(form),
                                  stored_headers(form), forbid_overwrite=forbid == "true")
-    headers = {"ETag": meta.etag, "x-oss-hash-crc64ecma": str(meta.crc64)}
+    meta = attributes.give(ctx, meta, asked)
+    headers = _written(meta)
     if call_back:
         return await callback.answer(ctx, call_back, meta, headers,
                                      base64.b64encode(bytes.fromhex(blob.md5_hex)).decode())
@@ -655,8 +683,10 @@ def _authenticate_post(ctx: Ctx, form: dict[str, str],
     """Who posts, and the policy's content-length-range (None: no limit, or nothing checked)."""
     ak = post_access_key_id(form)
     verify = ctx.runtime.config.verify_signatures
+    if verify:
+        _bucket_first(ctx, ctx.runtime.accounts.by_access_key(ak or ""))
     if ak is None:
-        if verify and not _anonymous_allowed(ctx, "PUT", "object"):
+        if verify and not access.anonymous_allowed(ctx, "PUT", "object"):
             raise errors.access_denied()
         return None, None
     creds = ctx.runtime.accounts.by_access_key(ak)
@@ -750,7 +780,8 @@ TABLE: list[tuple[str, str, str | None, str, Handler]] = [
     ("HEAD", "object", None, "HeadObject", head_object),
     ("HEAD", "object", "objectMeta", "GetObjectMeta", get_object_meta),
     ("GET", "object", "objectMeta", "GetObjectMeta", get_object_meta),
-    ("GET", "object", "acl", "GetObjectAcl", get_object_acl),
+    ("GET", "object", "acl", "GetObjectAcl", access.get_object_acl),
+    ("PUT", "object", "acl", "PutObjectAcl", access.put_object_acl),
     ("DELETE", "object", None, "DeleteObject", delete_object),
     ("POST", "object", "uploads", "InitiateMultipartUpload", initiate_upload),
     ("PUT", "object", "uploadId", "UploadPart", upload_part),
@@ -766,6 +797,42 @@ TABLE: list[tuple[str, str, str | None, str, Handler]] = [
     ("GET", "bucket", "style", "GetStyle", processing.get_style),
     ("DELETE", "bucket", "style", "DeleteStyle", processing.delete_style),
     ("POST", "object", "x-oss-async-process", "AsyncProcessObject", async_process.async_process_object),
+    # Tagging (tagging.py), CORS (cors.py), bucket configurations and regions (bucket_config.py).
+    ("PUT", "object", "tagging", "PutObjectTagging", tagging.put_object_tagging),
+    ("GET", "object", "tagging", "GetObjectTagging", tagging.get_object_tagging),
+    ("DELETE", "object", "tagging", "DeleteObjectTagging", tagging.delete_object_tagging),
+    ("PUT", "bucket", "tagging", "PutBucketTags", tagging.put_bucket_tags),
+    ("GET", "bucket", "tagging", "GetBucketTags", tagging.get_bucket_tags),
+    ("DELETE", "bucket", "tagging", "DeleteBucketTags", tagging.delete_bucket_tags),
+    ("PUT", "bucket", "cors", "PutBucketCors", cors.put_bucket_cors),
+    ("GET", "bucket", "cors", "GetBucketCors", cors.get_bucket_cors),
+    ("DELETE", "bucket", "cors", "DeleteBucketCors", cors.delete_bucket_cors),
+    ("OPTIONS", "object", None, "OptionObject", cors.preflight),
+    ("OPTIONS", "bucket", None, "OptionObject", cors.preflight),
+    ("PUT", "bucket", "referer", "PutBucketReferer", bucket_config.put_referer),
+    ("GET", "bucket", "referer", "GetBucketReferer", bucket_config.get_referer),
+    ("PUT", "bucket", "policy", "PutBucketPolicy", bucket_config.put_policy),
+    ("GET", "bucket", "policy", "GetBucketPolicy", bucket_config.get_policy),
+    ("DELETE", "bucket", "policy", "DeleteBucketPolicy", bucket_config.delete_policy),
+    ("GET", "bucket", "policyStatus", "GetBucketPolicyStatus", bucket_config.get_policy_status),
+    ("PUT", "bucket", "logging", "PutBucketLogging", bucket_config.put_logging),
+    ("GET", "bucket", "logging", "GetBucketLogging", bucket_config.get_logging),
+    ("DELETE", "bucket", "logging", "DeleteBucketLogging", bucket_config.delete_logging),
+    ("PUT", "bucket", "website", "PutBucketWebsite", bucket_config.put_website),
+    ("GET", "bucket", "website", "GetBucketWebsite", bucket_config.get_website),
+    ("DELETE", "bucket", "website", "DeleteBucketWebsite", bucket_config.delete_website),
+    ("PUT", "bucket", "encryption", "PutBucketEncryption", bucket_config.put_encryption),
+    ("GET", "bucket", "encryption", "GetBucketEncryption", bucket_config.get_encryption),
+    ("DELETE", "bucket", "encryption", "DeleteBucketEncryption", bucket_config.delete_encryption),
+    ("PUT", "bucket", "publicAccessBlock", "PutBucketPublicAccessBlock", bucket_config.put_bucket_block),
+    ("GET", "bucket", "publicAccessBlock", "GetBucketPublicAccessBlock", bucket_config.get_bucket_block),
+    ("DELETE", "bucket", "publicAccessBlock", "DeleteBucketPublicAccessBlock",
+     bucket_config.delete_bucket_block),
+    ("PUT", "service", "publicAccessBlock", "PutPublicAccessBlock", bucket_config.put_account_block),
+    ("GET", "service", "publicAccessBlock", "GetPublicAccessBlock", bucket_config.get_account_block),
+    ("DELETE", "service", "publicAccessBlock", "DeletePublicAccessBlock",
+     bucket_config.delete_account_block),
+    ("GET", "service", "regions", "DescribeRegions", bucket_config.describe_regions),
     # Versioning, lifecycle, archives, appends, symlinks (their own modules).
     ("PUT", "bucket", "versioning", "PutBucketVersioning", versioning.put_bucket_versioning),
     ("GET", "bucket", "versioning", "GetBucketVersioning", versioning.get_bucket_versioning),
@@ -778,6 +845,7 @@ TABLE: list[tuple[str, str, str | None, str, Handler]] = [
     ("PUT", "object", "symlink", "PutSymlink", symlink.put_symlink),
     ("GET", "object", "symlink", "GetSymlink", symlink.get_symlink),
 ]
+SERVED = frozenset(sub for _, _, sub, _, _ in TABLE if sub)
 _BY_REQUEST = {(method, level, sub): name for method, level, sub, name, _ in TABLE}
 ROUTES: dict[str, Handler] = {name: handler for *_, name, handler in TABLE}
 ROUTES.update(CopyObject=copy_object, ListObjectsV2=list_objects, ListStyle=processing.get_style)

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from emulator.core.errors import ServiceError
 from emulator.core.pipeline import RequestContext
 from emulator.core.timefmt import http_date
-from emulator.services.oss import errors
+from emulator.services.oss import attributes, errors
 from emulator.services.oss.bodies import read_small_body
 from emulator.services.oss.documents import ObjectMeta
 from emulator.services.oss.model import OssModel, check_object_name
@@ -40,12 +40,14 @@ def _target(ctx: Ctx) -> str:
 async def put_symlink(ctx: Ctx) -> Response:
     target = _target(ctx)
     klass = storage_class(ctx.headers)
+    asked = attributes.requested(ctx)
     await read_small_body(ctx)
     meta = ctx.model.put_object(
         ctx.ns, ctx.bucket, ctx.key, ctx.runtime.blobs.put_bytes(b""), content_type(ctx.headers),
         user_meta(ctx.headers), stored_headers(ctx.headers), "Symlink",
         forbid_overwrite=ctx.headers.get("x-oss-forbid-overwrite", "").lower() == "true",
         storage_class=klass, symlink_target=target)
+    meta = attributes.give(ctx, meta, asked)
     headers = {"ETag": meta.etag}
     if meta.version_id:
         headers["x-oss-version-id"] = meta.version_id

@@ -12,6 +12,7 @@ from emulator.core.xml import document, parse, text
 from emulator.core.xml import element as el
 from emulator.services.oss import errors, versions
 from emulator.services.oss.bodies import read_small_body
+from emulator.services.oss.documents import ObjectMeta
 from emulator.services.oss.model import OssModel
 from emulator.services.oss.wire import XML_TYPE
 from emulator.services.oss.wire import _enc as enc
@@ -35,6 +36,19 @@ async def get_bucket_versioning(ctx: Ctx) -> Response:
     status = ctx.model.versioning(ctx.ns, ctx.bucket)
     return Response(document("VersioningConfiguration", el("Status", status) if status else None),
                     media_type=XML_TYPE)
+
+
+def version_param(ctx: Ctx) -> str | None:
+    """The version an object operation addresses (`?versionId=`); None for the current one."""
+    version_id = ctx.query.get("versionId")
+    if version_id == "":
+        raise errors.invalid_version_id(version_id)
+    return version_id
+
+
+def version_header(meta: ObjectMeta) -> dict[str, str]:
+    """x-oss-version-id of an answer about one version (none in a never-versioned bucket)."""
+    return {"x-oss-version-id": meta.version_id} if meta.version_id else {}
 
 
 def _int(ctx: Ctx, name: str, default: int, low: int, high: int) -> int:

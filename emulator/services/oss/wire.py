@@ -14,7 +14,7 @@ from emulator.core.timefmt import http_date, iso_whole_seconds
 from emulator.core.xml import children, document, local, parse, text
 from emulator.core.xml import element as el
 from emulator.services.oss.documents import BucketInfo, ListResult, ObjectMeta
-from emulator.services.oss.errors import invalid_argument, malformed_xml
+from emulator.services.oss.errors import ec_for, invalid_argument, malformed_xml
 
 XML_TYPE = "application/xml"
 _VIRTUAL_HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9-]{1,61}[a-z0-9])\."
@@ -43,10 +43,17 @@ def _enc(value: str, url: bool) -> str:
     return quote(value, safe="") if url else value
 
 
-def error_xml(err: ServiceError, request_id: str, host_id: str) -> bytes:
-    extra = [el(k, v) for k, v in err.details.items()]
+def error_xml(err: ServiceError, request_id: str, host_id: str, ec: str) -> bytes:
+    """OSS's `<Error>`; `ec` (also sent as x-oss-ec) and its RecommendDoc come last, as OSS sends them."""
+    extra = [el(k, v) for k, v in err.details.items() if k != "EC"]
     return document("Error", el("Code", err.code), el("Message", err.message),
-                    el("RequestId", request_id), el("HostId", host_id), *extra)
+                    el("RequestId", request_id), el("HostId", host_id), *extra, el("EC", ec),
+                    el("RecommendDoc", f"https://api.aliyun.com/troubleshoot?q={ec}"))
+
+
+def error_code_ec(err: ServiceError) -> str:
+    """The EC of an error: the one it names, else the usual one for its Code."""
+    return err.details.get("EC") or ec_for(err.status, err.code)
 
 
 def error_header(body: bytes) -> str:
@@ -64,7 +71,8 @@ def list_buckets_xml(buckets: list[BucketInfo], owner_id: str, prefix: str, mark
                  el("ExtranetEndpoint", f"oss-{b.region}.aliyuncs.com"),
                  el("IntranetEndpoint", f"oss-{b.region}-internal.aliyuncs.com"),
                  el("Location", f"oss-{b.region}"), el("Name", b.name), el("Region", b.region),
-                 el("StorageClass", b.storage_class)) for b in buckets]
+                 el("StorageClass", b.storage_class), el("ResourceGroupId", RESOURCE_GROUP),
+                 el("Comment", "")) for b in buckets]
     paging = [el("Prefix", prefix), el("Marker", marker), el("MaxKeys", max_keys),
               el("IsTruncated", str(truncated).lower())]
     if truncated and buckets:
@@ -72,17 +80,27 @@ def list_buckets_xml(buckets: list[BucketInfo], owner_id: str, prefix: str, mark
     return document("ListAllMyBucketsResult", *paging, _owner(owner_id), el("Buckets", *items))
 
 
-def bucket_info_xml(b: BucketInfo, owner_id: str) -> bytes:
+RESOURCE_GROUP = "rg-default"
+
+
+def bucket_info_xml(b: BucketInfo, owner_id: str, sse: tuple[str, str] = ("None", ""),
+                    log: tuple[str, str] = ("", ""), block_public_access: bool = False) -> bytes:
+    """GetBucketInfo. `sse`: the bucket's default (SSEAlgorithm, KMSMasterKeyID); `log`: its
+    logging (TargetBucket, TargetPrefix)."""
+    algorithm, key_id = sse
     return document("BucketInfo", el(
         "Bucket", el("AccessMonitor", "Disabled"), el("CreationDate", iso_whole_seconds(b.created)),
         el("ExtranetEndpoint", f"oss-{b.region}.aliyuncs.com"),
         el("IntranetEndpoint", f"oss-{b.region}-internal.aliyuncs.com"),
         el("Location", f"oss-{b.region}"), el("StorageClass", b.storage_class),
+        el("DataRedundancyType", "LRS"),
         el("TransferAcceleration", "Disabled"), el("CrossRegionReplication", "Disabled"),
-        el("Name", b.name), el("ResourceGroupId", "rg-default"), el("Region", b.region),
+        el("Name", b.name), el("ResourceGroupId", RESOURCE_GROUP), el("Region", b.region),
+        el("Comment", ""), el("BlockPublicAccess", str(block_public_access).lower()),
         _owner(owner_id), el("AccessControlList", el("Grant", b.acl)),
-        el("ServerSideEncryptionRule", el("SSEAlgorithm", "None")),
-        el("BucketPolicy", el("LogBucket", ""), el("LogPrefix", ""))))
+        el("ServerSideEncryptionRule", el("SSEAlgorithm", algorithm),
+           el("KMSMasterKeyID", key_id) if key_id else None),
+        el("BucketPolicy", el("LogBucket", log[0]), el("LogPrefix", log[1]))))
 
 
 def acl_xml(acl: str, owner_id: str) -> bytes:
