@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from emulator import __version__
-from emulator.config import DEFAULT_PORT, LOG_LEVELS, ConfigError, from_env
+from emulator.listen import DEFAULT_PORT, LOG_LEVELS
 
 DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
 
@@ -116,13 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         from emulator.server import serve
 
-        overrides = {k: v for k, v in vars(args).items() if k != "command"}
-        try:
-            config = from_env(**overrides)
-        except ConfigError as exc:
-            print(f"aliyun-emulator serve: {exc}", file=sys.stderr)
-            return 2
-        return serve(config)
+        return serve({k: v for k, v in vars(args).items() if k != "command"})
     from emulator.control import run
 
     return run(args.command, args)

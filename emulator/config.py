@@ -8,9 +8,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-DEFAULT_PORT = 9088
-ENV_PREFIX = "EMULATOR_"
-LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+# What the server needs to open its port is read first without pydantic (emulator/listen.py).
+from emulator.listen import (
+    DEFAULT_HEADER_TIMEOUT_SECONDS,
+    DEFAULT_HOST,
+    DEFAULT_LOG_LEVEL,
+    DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
+    DEFAULT_PORT,
+    ENV_PREFIX,
+    LOG_LEVELS,
+)
 
 
 class ConfigError(ValueError):
@@ -23,7 +30,7 @@ class Config(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    host: str = "127.0.0.1"
+    host: str = DEFAULT_HOST
     port: Annotated[int, Field(ge=0, le=65535)] = DEFAULT_PORT
     # None with ephemeral=False means "./.aliyun-emulator" (see resolved_data_dir).
     data_dir: Path | None = None
@@ -44,13 +51,13 @@ class Config(BaseModel):
     scenario: Path | None = None
     # Task workers for media conversion; 0 means one per core.
     workers: Annotated[int, Field(ge=0)] = 0
-    log_level: Literal[LOG_LEVELS] = "warning"  # uvicorn's
+    log_level: Literal[LOG_LEVELS] = DEFAULT_LOG_LEVEL  # uvicorn's
     # No request log on stderr.
     quiet: bool = False
     # Slow clients: a request's headers must arrive within this many seconds (0: no limit), and one
     # client address may hold at most this many open connections (0: no cap).
-    header_timeout_seconds: Annotated[float, Field(ge=0)] = 10
-    max_connections_per_client: Annotated[int, Field(ge=0)] = 512
+    header_timeout_seconds: Annotated[float, Field(ge=0)] = DEFAULT_HEADER_TIMEOUT_SECONDS
+    max_connections_per_client: Annotated[int, Field(ge=0)] = DEFAULT_MAX_CONNECTIONS_PER_CLIENT
     # When set, every /_emulator/* request but health needs "Authorization: Bearer <token>".
     admin_token: str | None = None
     # OSS limits: PutObject / PostObject / one part (5 GiB), smallest non-last part (100 KiB).

@@ -1,8 +1,11 @@
 """Runs the emulator under uvicorn.
 
-The order makes every start-up failure one line and exit status 2 with nothing left behind: the
-port is bound first (before any banner), then the data directory is checked and created (and
-removed again if the start fails and it was new), then the scenario is loaded, then the banner."""
+The port opens first, with `emulator.boot.Boot` in front: health answers "loading" at once while a
+thread builds the emulator (validates every setting, checks and creates the data directory,
+imports and builds the services, loads the scenario); then the emulator starts and the banner is
+printed. Every start-up failure is one line and exit status 2 with nothing left behind: a port in
+use before anything else; a bad setting, data directory or scenario stops the server before the
+banner (and removes the data directory again if the start created it)."""
 
 from __future__ import annotations
 
@@ -14,15 +17,18 @@ import sys
 from collections import Counter
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
 from emulator import __version__
-from emulator.app import build_app, load_into
-from emulator.config import Config
+from emulator.boot import Boot
 from emulator.connections import GuardedH11Protocol
-from emulator.core.runtime import Runtime
-from emulator.core.scenario import ScenarioError
+from emulator.listen import Listen, read_listen
+
+if TYPE_CHECKING:
+    from emulator.app import EmulatorApp
+    from emulator.config import Config
 
 
 class StartError(Exception):
@@ -32,7 +38,7 @@ class StartError(Exception):
 GIL_SWITCH_SECONDS = 0.0005
 
 
-def uvicorn_config(app, config: Config) -> uvicorn.Config:
+def uvicorn_config(app, config: Listen | Config) -> uvicorn.Config:
     return uvicorn.Config(
         app, host=config.host, port=config.port, log_level=config.log_level,
         lifespan="on", access_log=False,
@@ -87,14 +93,19 @@ def check_data_dir(path: Path) -> bool:
     return created
 
 
-def serve(config: Config) -> int:
+def build(overrides: dict[str, Any], port: int) -> EmulatorApp:
+    """The emulator, from the flags given (None: not given) and the port bound; raises StartError
+    (the one-line reason) with nothing left behind. Runs in a thread while health says "loading"."""
+    from emulator.app import build_app, load_into
+    from emulator.config import ConfigError, from_env
+    from emulator.core.runtime import Runtime
+    from emulator.core.scenario import ScenarioError
+
     try:
-        sock = bind(config.host, config.port)
-    except StartError as exc:
-        print(f"aliyun-emulator serve: {exc}", file=sys.stderr)
-        return 2
-    # `--port 0` means any free port: the URLs the emulator hands out must carry the real one.
-    config = config.model_copy(update={"port": sock.getsockname()[1]})
+        # `--port 0` means any free port: the URLs the emulator hands out must carry the real one.
+        config = from_env(**overrides).model_copy(update={"port": port})
+    except ConfigError as exc:
+        raise StartError(str(exc)) from exc
     data_dir = None if config.ephemeral else config.resolved_data_dir()
     created = False
     runtime = None
@@ -105,16 +116,20 @@ def serve(config: Config) -> int:
         app = build_app(runtime)
         if config.scenario:
             load_into(app, config.scenario)
+        return app
     except (StartError, ScenarioError) as exc:
-        sock.close()
         if runtime:
             runtime.close()
         if created and data_dir is not None:
             shutil.rmtree(data_dir, ignore_errors=True)
-        print(f"aliyun-emulator serve: {exc}", file=sys.stderr)
-        return 2
-    where = "ephemeral" if config.ephemeral else str(runtime.data_dir)
-    if not config.admin_token and not is_loopback(sock):
+        raise StartError(str(exc)) from exc
+
+
+def announce(app: EmulatorApp, loopback: bool) -> None:
+    """The banner, once the emulator answers everything."""
+    config = app.runtime.config
+    where = "ephemeral" if config.ephemeral else str(app.runtime.data_dir)
+    if not config.admin_token and not loopback:
         print(f"aliyun-emulator: warning: listening on {config.host} without --admin-token: anyone who "
               f"reaches this port can read every namespace's keys at /_emulator/namespaces",
               file=sys.stderr, flush=True)
@@ -124,12 +139,41 @@ def serve(config: Config) -> int:
           f"{'?token=<admin token>' if config.admin_token else ''}"
           f"{'' if config.quiet else '   (request log below; --quiet turns it off)'}",
           file=sys.stderr, flush=True)
+
+
+def serve(overrides: dict[str, Any]) -> int:
+    """`aliyun-emulator serve` with these flags (None: not given); its exit status."""
+    listen = read_listen(overrides)
+    if listen is None:  # a listening setting that is not plainly valid: the full check says why
+        from emulator.config import ConfigError, from_env
+
+        try:
+            listen = from_env(**overrides)
+        except ConfigError as exc:
+            print(f"aliyun-emulator serve: {exc}", file=sys.stderr)
+            return 2
     # A task's Python work (DashScope's frame compositing) holds the GIL in 5 ms slices by
     # default, and the event loop waits up to a slice at every socket or SQLite call it makes:
-    # polls took 20-50 ms while a render ran. Shorter slices keep them at a few milliseconds.
+    # polls took 20-50 ms while a render ran. Shorter slices keep them at a few milliseconds (and
+    # health answers prompt while the emulator is built in a thread at start).
     sys.setswitchinterval(GIL_SWITCH_SECONDS)
     try:
-        uvicorn.Server(uvicorn_config(app, config)).run(sockets=[sock])
-    finally:
-        runtime.close()
+        sock = bind(listen.host, listen.port)
+    except StartError as exc:
+        print(f"aliyun-emulator serve: {exc}", file=sys.stderr)
+        return 2
+
+    def stop(reason: str) -> None:  # the reason is printed once uvicorn has stopped
+        server.should_exit = True
+
+    def close(app: EmulatorApp) -> None:  # an ephemeral data directory is removed here
+        app.runtime.close()
+
+    boot = Boot(partial(build, overrides, sock.getsockname()[1]),
+                partial(announce, loopback=is_loopback(sock)), stop, close)
+    server = uvicorn.Server(uvicorn_config(boot, listen))
+    server.run(sockets=[sock])
+    if boot.failure:
+        print(f"aliyun-emulator serve: {boot.failure}", file=sys.stderr)
+        return 2
     return 0

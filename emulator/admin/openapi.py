@@ -63,8 +63,9 @@ def _admin_paths() -> dict[str, Any]:
                ("service", "namespace", "action", "method", "path", "status", "bucket", "project", "topic",
                 "queue", "model")]
     return {
+        # 503 {"status": "loading" or "failed", "version", "error"} while the server starts (boot.py).
         "/_emulator/health": {"get": {"operationId": "health", "security": [],
-                                      "responses": _answers(200, ANY_OBJECT)}},
+                                      "responses": _answers(200, ANY_OBJECT, 503, error=ANY_OBJECT)}},
         "/_emulator/openapi.json": {"get": {"operationId": "openapi",
                                             "responses": _answers(200, ANY_OBJECT)}},
         "/_emulator/reset": {"post": {"operationId": "reset", "requestBody": _body(_ref(ScopeBody)),

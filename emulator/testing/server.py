@@ -18,7 +18,8 @@ import httpx
 from emulator.config import Config
 from emulator.control import admin_headers
 
-# The line `aliyun-emulator serve` prints once it listens (see emulator.server.serve).
+# The line `aliyun-emulator serve` prints once it is ready (see emulator.server.announce); its port
+# opens earlier, answering health 503 "loading" meanwhile.
 _LISTENING = re.compile(r" on https?://[^ ]+:(\d+) ")
 
 

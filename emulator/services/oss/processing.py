@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 
@@ -17,11 +17,12 @@ from emulator.core.errors import ServiceError
 from emulator.core.pipeline import RequestContext
 from emulator.core.runtime import Runtime
 from emulator.media.ffmpeg import MediaError
-from emulator.media.image import Output, WatermarkSource, process_image, watermark_job
-from emulator.media.snapshot import take_snapshot
 from emulator.services.oss import process, styles, wire
 from emulator.services.oss.bodies import read_small_body
 from emulator.services.oss.model import OssModel, check_bucket_name, check_object_name
+
+if TYPE_CHECKING:
+    from emulator.media.image import Output
 
 Ctx = RequestContext[OssModel]
 
@@ -58,6 +59,10 @@ def _job(ctx: Ctx, text: str) -> process.ImageJob | process.SnapshotJob:
 
 
 async def _run(ctx: Ctx, job: process.ImageJob | process.SnapshotJob) -> Output:
+    # Pillow (5 MB) loads with the first processed image, not with the server.
+    from emulator.media.image import Output, WatermarkSource, process_image, watermark_job
+    from emulator.media.snapshot import take_snapshot
+
     rt, model = ctx.runtime, ctx.model
     meta = model.head_object(ctx.ns, ctx.bucket, ctx.key)
     path = rt.blobs.path(meta.blob_id)
