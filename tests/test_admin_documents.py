@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from emulator.config import Config, ConfigError, from_env
+from emulator.core.clock import Clock, ClockCommand, apply_clock
 from emulator.core.documents import Documents
 from emulator.core.faults import FaultRuleError, Faults
 from emulator.core.ids import Ids
@@ -63,6 +64,15 @@ def test_clock_at_the_ends_of_its_range(emulator: LiveServer) -> None:
     assert emulator.admin("POST", "clock", {"set": "1970-01-01T00:00:00Z"})["epoch"] == 0
     ten_years = emulator.admin("POST", "clock", {"advance_seconds": 315_576_000})
     assert ten_years["now"].startswith("1980-01-01")
+
+
+def test_a_clock_frozen_while_set_stops_exactly_there() -> None:
+    ticks = iter(range(1_000_000, 2_000_000, 7))  # wall time moves on between any two steps
+    clock = Clock(wall=lambda: float(next(ticks)))
+    apply_clock(clock, ClockCommand(set="2030-01-01T00:00:00Z", frozen=True, advance_seconds=5))
+    assert clock.frozen and clock.now() == 1_893_456_005.0
+    apply_clock(clock, ClockCommand(frozen=False))
+    assert not clock.frozen and clock.now() > 1_893_456_005.0
 
 
 @pytest.mark.parametrize(("method", "path"), [

@@ -148,16 +148,19 @@ class ClockCommand(Document):
 
 def apply_clock(clock: Clock, command: ClockCommand) -> None:
     """Set, then advance, then freeze or thaw; refused (InvalidDocument) before any change when
-    the result would leave the clock's range."""
+    the result would leave the clock's range. A clock to be frozen is frozen first, so it stops
+    exactly at the time set (no wall time passes between the steps)."""
     start = command.set if command.set is not None else clock.now()
     if start + command.advance_seconds > LATEST:
         raise InvalidDocument("advance_seconds", f"would move the clock past {_LATEST_ISO}")
+    if command.frozen:
+        clock.freeze(True)
     if command.set is not None:
         clock.set(command.set)
     if command.advance_seconds:
         clock.advance(command.advance_seconds)
-    if command.frozen is not None:
-        clock.freeze(command.frozen)
+    if command.frozen is False:
+        clock.freeze(False)
 
 
 class ClockState(Document):
