@@ -256,7 +256,7 @@ def test_any_valid_animation_succeeds_or_fails_cleanly(fields: dict) -> None:
             if len(durations) > 1 or fields["Format"] == "gif":  # a one-frame WebP has no duration
                 assert abs(sum(durations) - planned * delay) <= planned * 10, (durations, planned, delay)
         else:
-            assert fields.get("StartTime", 0) > 11.99 and "beyond the end" in task["Message"]
+            assert fields.get("StartTime", 0) > 11.99 and "beyond the end" in task["Message"], (fields, task)
 
     run(check)
 
