@@ -42,7 +42,12 @@ for (const v4 of [false, true]) {
 }
 
 test('ali-oss: a wrong secret is refused with SignatureDoesNotMatch', async () => {
+  // The bucket exists: OSS answers NoSuchBucket for a missing one before it checks the signature.
+  const name = emulator.unique('node-secret');
+  await client(name, false).putBucket(name);
   const oss = new OSS({ accessKeyId: emulator.accessKeyId, accessKeySecret: 'wrong', endpoint: emulator.url,
-                        region: 'oss-cn-hangzhou', bucket: 'any-bucket' });
+                        region: 'oss-cn-hangzhou', bucket: name });
   await assert.rejects(oss.put('k', Buffer.from('x')), (err) => err.code === 'SignatureDoesNotMatch' && err.status === 403);
+  await assert.rejects(client(name, false).head('k'), (err) => err.status === 404);  // nothing was stored
+  await client(name, false).deleteBucket(name);
 });
