@@ -22,7 +22,6 @@ from emulator.core.pipeline import Service
 from emulator.core.runtime import Runtime
 from emulator.core.timefmt import iso_millis
 from emulator.core.validation import Document, InvalidDocument, parse_json, validate
-from emulator.services.oss import callback as oss_callback
 
 M = TypeVar("M", bound=Document)
 log = logging.getLogger("emulator")
@@ -188,11 +187,6 @@ def build_admin(runtime: Runtime, services: dict[str, Service[Any]]) -> Starlett
 
         return JSONResponse(openapi_document())
 
-    async def oss_callback_key(request: Request) -> Response:
-        # What an OSS upload callback's x-oss-pub-key-url names (open: callback servers fetch it).
-        pem = await runtime.pool.run(oss_callback.public_key_pem, runtime.data_dir)
-        return Response(pem, media_type="application/x-pem-file")
-
     async def bad_request(request: Request, exc: BadRequest) -> JSONResponse:
         body = {"error": exc.message}
         if exc.field:
@@ -222,7 +216,8 @@ def build_admin(runtime: Runtime, services: dict[str, Service[Any]]) -> Starlett
         Route("/_emulator/tasks", tasks, methods=["GET"]),
         Route("/_emulator/tasks/{task_id}/events", task_events, methods=["GET"]),
         Route("/_emulator/billing", billing, methods=["GET"]),
-        Route(oss_callback.PUBLIC_KEY_PATH, oss_callback_key, methods=["GET"]),
+        *(Route(path, handler, methods=["GET"]) for service in services.values()
+          for path, handler in service.admin_files.items()),
         *console_routes(runtime, services),
     ], exception_handlers={BadRequest: bad_request, InvalidDocument: invalid_body,
                            ClientDisconnect: client_left})

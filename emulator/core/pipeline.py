@@ -139,6 +139,9 @@ class Service(Generic[M]):
     info: Callable[[], dict[str, Any]] = field(default=lambda: {"status": "running"})
     tasks: Callable[[str | None], list[dict[str, Any]]] | None = None
     request_id: Callable[[Runtime], str] = lambda runtime: runtime.ids.request_id()
+    # Files the service publishes under /_emulator/ (path -> GET handler), served by the admin
+    # app beside its own routes, e.g. the key OSS signs upload callbacks with.
+    admin_files: Mapping[str, Callable[[Request], Awaitable[Response]]] = field(default_factory=dict)
 
 
 INTERNAL_ERROR = "An internal error occurred."

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from starlette.datastructures import UploadFile
+from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from emulator.auth.oss import (
@@ -891,9 +892,15 @@ def build_oss(runtime: Runtime, publisher: Publisher | None = None) -> Service[O
         return {"status": "running", "signatures": ["V1", "V2", "V4"],
                 "verify_signatures": runtime.config.verify_signatures}
 
+    async def callback_public_key(request: Request) -> Response:
+        # What an upload callback's x-oss-pub-key-url names (open: callback servers fetch it).
+        pem = await runtime.pool.run(callback.public_key_pem, runtime.data_dir)
+        return Response(pem, media_type="application/x-pem-file")
+
     return Service(
         "oss", model, parse=parse, admit=admit, routes=ROUTES, render_error=render_error, finish=finish,
         reset=reset, info=info, media_type=wire.XML_TYPE,
         billing=lambda namespace: processing.billing(runtime, namespace),
         startup=startup, shutdown=shutdown, tasks=processor.tasks,
-        throttle=(throttled.status, throttled.code, throttled.message, None))
+        throttle=(throttled.status, throttled.code, throttled.message, None),
+        admin_files={callback.PUBLIC_KEY_PATH: callback_public_key})
