@@ -12,7 +12,7 @@ from emulator.media.ffmpeg import MediaError
 from emulator.media.framecode import draw_frame, read_frame_index
 from emulator.media.plan import Window, output_geometry, plan_sampling
 from emulator.media.render import render_animation, render_images
-from emulator.media.timeline import source_frames
+from emulator.media.timeline import _nal_ref_idc, _skippable, source_frames
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -27,6 +27,24 @@ def test_timeline_of_a_fixture() -> None:
     # headers, located by byte position).
     assert len(frames.skippable) > 20 and not set(frames.skippable) & set(frames.keyframes)
     assert len(set(frames.skippable.values())) == len(frames.skippable)
+
+
+def _units(*headers: int) -> memoryview:
+    """An access unit in avcC form: each NAL unit a 4-byte length, its header byte, 3 bytes."""
+    return memoryview(b"".join((4).to_bytes(4, "big") + bytes([h, 0, 0, 0]) for h in headers))
+
+
+def test_a_picture_is_non_reference_only_when_every_slice_says_so() -> None:
+    aud, sei = 0x09, 0x06
+    assert _nal_ref_idc(_units(aud, sei, 0x01, 0x01), 4) == 0  # two slices, nal_ref_idc 0
+    assert _nal_ref_idc(_units(aud, 0x01, 0x41), 4) == 2  # a second field that is a reference
+    assert _nal_ref_idc(_units(aud, 0x65), 4) == 3  # IDR
+    assert _nal_ref_idc(_units(aud, sei), 4) is None  # no slice: never skipped
+    # Matched to the stream-copy timeline by sizes in presentation order, or not at all.
+    pictures = [(100, 10, 3), (200, 20, 0), (300, 30, 2), (400, 40, None)]
+    assert _skippable(pictures, [10, 20, 30, 40]) == {1: 200}
+    assert _skippable(pictures, [10, 30, 20, 40]) == {}
+    assert _skippable(pictures[:3], [10, 20, 30, 40]) == {}
 
 
 def test_dense_sampling_skips_pictures_and_still_gives_the_planned_frames(tmp_path: Path) -> None:

@@ -49,16 +49,18 @@ _H264_SLICES = (1, 5)  # NAL unit types of coded slices (non-IDR, IDR)
 
 
 def _nal_ref_idc(data: memoryview, length_size: int) -> int | None:
-    """nal_ref_idc of an H.264 access unit in length-prefixed (avcC) form: 0 for a picture no
-    other picture refers to. None when no slice is found."""
+    """The highest nal_ref_idc of the slices of an H.264 access unit in length-prefixed (avcC)
+    form: 0 when no other picture refers to any of its pictures (both fields, when field-coded).
+    None when no slice is found."""
+    highest = None
     i = 0
     while i + length_size < len(data):
         size = int.from_bytes(data[i:i + length_size], "big")
         header = data[i + length_size]
         if header & 0x1F in _H264_SLICES:
-            return (header >> 5) & 3
+            highest = max(highest or 0, (header >> 5) & 3)
         i += length_size + size
-    return None
+    return highest
 
 
 def _h264_pictures(path: Path) -> list[tuple[int, int, int | None]]:
