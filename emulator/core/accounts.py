@@ -7,6 +7,7 @@ through the admin API and persisted like any other state.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import asdict, dataclass
 
 from emulator.config import Config
@@ -31,19 +32,52 @@ class Credentials:
     dashscope_api_key_cn: str  # cn-beijing
 
 
+@dataclass(frozen=True)
+class _Index:
+    """Every namespace's credentials, and each looked up by what a request carries."""
+
+    all: tuple[Credentials, ...]
+    by_namespace: dict[str, Credentials]
+    by_access_key: dict[str, Credentials]
+    by_dashscope_key: dict[str, tuple[Credentials, str]]
+
+    @classmethod
+    def of(cls, credentials: list[Credentials]) -> _Index:
+        by_namespace: dict[str, Credentials] = {}
+        by_access_key: dict[str, Credentials] = {}
+        by_dashscope_key: dict[str, tuple[Credentials, str]] = {}
+        for creds in credentials:  # the first holder of a key wins, as a scan in order would
+            by_namespace.setdefault(creds.namespace, creds)
+            by_access_key.setdefault(creds.access_key_id, creds)
+            by_dashscope_key.setdefault(creds.dashscope_api_key, (creds, DASHSCOPE_INTL))
+            by_dashscope_key.setdefault(creds.dashscope_api_key_cn, (creds, DASHSCOPE_CN))
+        return cls(tuple(credentials), by_namespace, by_access_key, by_dashscope_key)
+
+
 class Accounts:
+    """The namespaces, read from the documents once and indexed: every request looks its caller
+    up here. Only this class writes namespace documents, so it knows when the index is stale."""
+
     def __init__(self, config: Config, docs: Documents, ids: Ids) -> None:
         self._docs = docs
         self._ids = ids
         self.default = Credentials(DEFAULT_NAMESPACE, config.access_key_id, config.access_key_secret,
                                    config.dashscope_api_key, config.dashscope_api_key_cn)
+        self._lock = threading.Lock()  # a read never keeps an index older than a write
+        self._index: _Index | None = None
+
+    def _current(self) -> _Index:
+        with self._lock:
+            if self._index is None:
+                extra = [Credentials(**doc) for _, doc in self._docs.scan(_KIND, _GLOBAL)]
+                self._index = _Index.of([self.default, *extra])
+            return self._index
 
     def all(self) -> list[Credentials]:
-        extra = [Credentials(**doc) for _, doc in self._docs.scan(_KIND, _GLOBAL)]
-        return [self.default, *extra]
+        return list(self._current().all)
 
     def get(self, namespace: str) -> Credentials | None:
-        return next((c for c in self.all() if c.namespace == namespace), None)
+        return self._current().by_namespace.get(namespace)
 
     def create(self, name: str | None = None) -> Credentials:
         name = name or "ns-" + self._ids.hex(12)
@@ -52,20 +86,19 @@ class Accounts:
         suffix = self._ids.hex(16)
         creds = Credentials(name, f"LTAI-{suffix}", self._ids.token(30), f"sk-{suffix}",
                             f"sk-{suffix}-cn")
-        self._docs.put(_KIND, _GLOBAL, name, asdict(creds))
+        with self._lock:
+            self._docs.put(_KIND, _GLOBAL, name, asdict(creds))
+            self._index = None
         return creds
 
     def delete(self, namespace: str) -> bool:
-        return self._docs.delete(_KIND, _GLOBAL, namespace)
+        with self._lock:
+            self._index = None
+            return self._docs.delete(_KIND, _GLOBAL, namespace)
 
     def by_access_key(self, access_key_id: str) -> Credentials | None:
-        return next((c for c in self.all() if c.access_key_id == access_key_id), None)
+        return self._current().by_access_key.get(access_key_id)
 
     def by_dashscope_key(self, api_key: str) -> tuple[Credentials, str] | None:
         """The namespace and region ("ap-southeast-1" or "cn-beijing") of a DashScope key."""
-        for creds in self.all():
-            if api_key == creds.dashscope_api_key:
-                return creds, DASHSCOPE_INTL
-            if api_key == creds.dashscope_api_key_cn:
-                return creds, DASHSCOPE_CN
-        return None
+        return self._current().by_dashscope_key.get(api_key)
