@@ -19,13 +19,10 @@ import pytest
 from alibabacloud_imm20200930 import models as imm_models
 
 from emulator.testing.server import LiveServer
+from tests.browser import BROWSER_TIMEOUT_MS, chromium_page
 from tests.imm_support import imm_client, wait_for_task
-from tests.requirements import require
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-# Generous: a loaded CI machine can take seconds to paint; a pass never waits this long.
-BROWSER_TIMEOUT_MS = 60_000
 SEED_EXAMPLE = {
     "ProjectName": "test-project", "Notification": {"MNS": {"TopicName": "test-mns-topic"}},
     "Sources": [{"URI": "oss://test-bucket/video-demo/brewing.mov"}],
@@ -93,19 +90,8 @@ def test_console_routes_show_a_task_objects_and_queue_messages(seeded: tuple[Liv
 
 @pytest.fixture
 def page(seeded: tuple[LiveServer, str]):
-    require(Path(CHROMIUM).exists(), "chromium is not installed (apt-get install -y chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        require(False, "the playwright package is not installed (pip install playwright)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
-        page = browser.new_page(viewport={"width": 1180, "height": 760})
-        page.set_default_timeout(BROWSER_TIMEOUT_MS)
+    with chromium_page(viewport={"width": 1180, "height": 760}) as page:
         yield page
-        browser.close()
 
 
 def test_console_in_a_browser(seeded: tuple[LiveServer, str], page, tmp_path: Path) -> None:

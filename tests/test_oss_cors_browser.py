@@ -12,17 +12,14 @@ import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import oss2
 import pytest
 
 from emulator.testing.server import LiveServer
+from tests.browser import chromium_page
 from tests.oss_clients import oss2_bucket
-from tests.requirements import require
 
-CHROMIUM = "/usr/bin/chromium"
-BROWSER_TIMEOUT_MS = 60_000
 PAGE = b"<!doctype html><title>uploader</title><p>app</p>"
 
 
@@ -52,19 +49,8 @@ def origins() -> Iterator[tuple[str, str]]:
 
 @pytest.fixture
 def browser_page():
-    require(Path(CHROMIUM).exists(), "chromium is not installed (apt-get install -y chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        require(False, "the playwright package is not installed (pip install playwright)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
-        page = browser.new_page()
-        page.set_default_timeout(BROWSER_TIMEOUT_MS)
+    with chromium_page() as page:
         yield page
-        browser.close()
 
 
 UPLOAD_JS = """async ([putUrl, postUrl, form]) => {
