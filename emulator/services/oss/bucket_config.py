@@ -42,6 +42,14 @@ def get(ctx: Ctx, name: str) -> Any:
     return get_stored(ctx.model, ctx.ns, ctx.bucket, name)
 
 
+def required(ctx: Ctx, name: str, code: str, message: str) -> Any:
+    """A bucket's configuration `name`; 404 `code` when it was never set."""
+    value = get(ctx, name)
+    if value is None:
+        raise ServiceError(404, code, message)
+    return value
+
+
 def put(ctx: Ctx, name: str, value: Any) -> None:
     ctx.model.get_bucket(ctx.ns, ctx.bucket)
     ctx.model.rt.docs.put(CONFIG_KIND, ctx.ns, f"{ctx.bucket}/{name}", {"value": value})
@@ -148,9 +156,7 @@ async def put_policy(ctx: Ctx) -> Response:
 
 
 async def get_policy(ctx: Ctx) -> Response:
-    policy = get(ctx, "policy")
-    if policy is None:
-        raise _not_found("NoSuchBucketPolicy", "The bucket policy does not exist.")
+    policy = required(ctx, "policy", "NoSuchBucketPolicy", "The bucket policy does not exist.")
     return Response(policy, 200, media_type="application/json")
 
 
@@ -219,11 +225,8 @@ async def put_website(ctx: Ctx) -> Response:
 
 
 async def get_website(ctx: Ctx) -> Response:
-    website = get(ctx, "website")
-    if website is None:
-        raise _not_found("NoSuchWebsiteConfiguration", "The specified bucket does not have a "
-                         "website configuration.")
-    return _xml(website)
+    return _xml(required(ctx, "website", "NoSuchWebsiteConfiguration",
+                         "The specified bucket does not have a website configuration."))
 
 
 async def delete_website(ctx: Ctx) -> Response:
@@ -253,11 +256,8 @@ async def put_encryption(ctx: Ctx) -> Response:
 
 
 async def get_encryption(ctx: Ctx) -> Response:
-    rule = get(ctx, "encryption")
-    if rule is None:
-        raise _not_found("NoSuchServerSideEncryptionRule", "The server side encryption configuration "
-                         "was not found.")
-    return _xml(rule)
+    return _xml(required(ctx, "encryption", "NoSuchServerSideEncryptionRule",
+                         "The server side encryption configuration was not found."))
 
 
 async def delete_encryption(ctx: Ctx) -> Response:

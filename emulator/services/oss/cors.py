@@ -137,9 +137,8 @@ async def put_bucket_cors(ctx: Ctx) -> Response:
 
 
 async def get_bucket_cors(ctx: Ctx) -> Response:
-    config = bucket_config.get(ctx, "cors")
-    if config is None:
-        raise ServiceError(404, "NoSuchCORSConfiguration", "The CORS configuration does not exist.")
+    config = bucket_config.required(ctx, "cors", "NoSuchCORSConfiguration",
+                                    "The CORS configuration does not exist.")
     return Response(cors_xml(config), 200, media_type="application/xml")
 
 
