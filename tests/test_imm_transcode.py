@@ -160,6 +160,15 @@ def test_fall_options_fail_the_task_and_store_nothing(emulator: LiveServer) -> N
     assert [o.key for o in bucket.list_objects("out/").object_list] == []
 
 
+def test_a_copied_stream_the_container_cannot_hold_fails_the_task(emulator: LiveServer) -> None:
+    client, bucket = world(emulator, fixture="counter_tone_192x144_25fps_6s.mp4")  # AAC audio
+    task = wait_for_task(client, "p", convert(client, [{"URI": "oss://media/out/x", "Container": "flac"}]))
+    assert (task.status, task.code) == ("Failed", "InvalidArgument")
+    assert task.message.startswith("The parameter Targets[0].Container ")
+    assert "the source's aac audio cannot be stored in Container flac (only flac)" in task.message
+    assert list(bucket.list_objects("out/").object_list) == []
+
+
 def test_undecodable_source_fails_the_task(emulator: LiveServer) -> None:
     client, bucket = world(emulator)
     bucket.put_object_from_file("in/bad.mp4", str(FIXTURES / "not_video.txt"))
@@ -197,6 +206,10 @@ def _audio(**fields: object) -> dict:
     ([_video(CRF=20, Bitrate=100000)], "Targets[0].Video.TranscodeVideo.CRF"),
     ([_video(Codec="av1")], "Targets[0].Video.TranscodeVideo.Codec"),
     ([_video(Codec="vp9") | {"Container": "ts"}], "Targets[0].Video.TranscodeVideo.Codec"),
+    ([_video(Codec="h265") | {"Container": "asf"}], "Targets[0].Video.TranscodeVideo.Codec"),
+    ([_audio(Codec="ac3") | {"Container": "flac"}], "Targets[0].Audio.TranscodeAudio.Codec"),
+    ([_audio(Codec="opus") | {"Container": "mov"}], "Targets[0].Audio.TranscodeAudio.Codec"),
+    ([_audio() | {"Container": "mxf"}], "Targets[0].Audio.TranscodeAudio.Codec"),
     ([_video(FrameRate=0)], "Targets[0].Video.TranscodeVideo.FrameRate"),
     ([_video(FrameRate=500)], "Targets[0].Video.TranscodeVideo.FrameRate"),
     ([_video(Resolution="640by480")], "Targets[0].Video.TranscodeVideo.Resolution"),

@@ -32,6 +32,22 @@ CODEC_SAMPLE_RATES = {"mp3": (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44
                       "amr": (8000,)}
 CODEC_MAX_CHANNELS = {"mp3": 2, "ac3": 6, "amr": 1, "vorbis": 8, "opus": 8, "aac": 8, "flac": 8}
 CHANNEL_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
+# The IMM codecs the bundled ffmpeg's muxer for each container can store (tests check this
+# against ffmpeg). MXF keeps only PCM audio, which IMM does not offer.
+CONTAINER_VIDEO_CODECS = {
+    "mp4": ("h264", "h265", "vp9"), "mkv": ("h264", "h265", "vp9"), "mov": ("h264", "h265"),
+    "asf": ("h264", "vp9"), "avi": ("h264", "h265", "vp9"), "mxf": ("h264",), "ts": ("h264", "h265", "vp9"),
+    "flv": ("h264", "h265", "vp9")}
+CONTAINER_AUDIO_CODECS = {
+    "mp4": ("mp3", "vorbis", "aac", "flac", "ac3", "opus"),
+    "mkv": ("mp3", "vorbis", "aac", "flac", "ac3", "opus", "amr"),
+    "mov": ("mp3", "vorbis", "aac", "ac3", "amr"), "asf": ("mp3", "vorbis", "aac", "flac", "ac3", "amr"),
+    "avi": ("mp3", "vorbis", "aac", "flac", "ac3", "amr"), "mxf": (),
+    "ts": ("mp3", "vorbis", "aac", "flac", "ac3", "opus", "amr"),
+    "flv": ("mp3", "aac", "flac", "ac3", "opus"),
+    "mp3": ("mp3",), "aac": ("aac",), "flac": ("flac",), "oga": ("vorbis", "flac", "opus"), "ac3": ("ac3",),
+    "opus": ("vorbis", "flac", "opus")}
+IMM_CODEC_NAMES = {"hevc": "h265", "amr_nb": "amr"}  # a probed codec's IMM name, where they differ
 ROTATIONS = {90: "transpose=clock", 180: "hflip,vflip", 270: "transpose=cclock"}
 REFER_POSITIONS = ("topleft", "topright", "bottomright", "bottomleft")
 
@@ -212,6 +228,26 @@ class TranscodePlan:
         for label in self.maps:
             args += ["-map", label]
         return [*args, *self.output_args, out]
+
+
+def stored_codec_error(container: str, codec: str, kind: str) -> str | None:
+    """Why an IMM `codec` (of `kind` video or audio) cannot go into `container`; None when it can."""
+    stored = (CONTAINER_VIDEO_CODECS if kind == "video" else CONTAINER_AUDIO_CODECS).get(container)
+    if stored is None or codec in stored:
+        return None
+    return (f"{codec} {kind} cannot be stored in Container {container} "
+            + (f"(only {', '.join(stored)})." if stored else f"(it keeps no {kind} IMM can encode)."))
+
+
+def _copyable(container: str, probed: str | None, kind: str, field_name: str) -> None:
+    """A copied stream must fit the container: refused here with its reason, rather than by the
+    muxer halfway. Codecs IMM cannot encode (PCM, ProRes...) are left to the muxer."""
+    codec = IMM_CODEC_NAMES.get(probed or "", probed or "")
+    if codec in (VIDEO_ENCODERS if kind == "video" else AUDIO_ENCODERS):
+        reason = stored_codec_error(container, codec, kind)
+        if reason:
+            raise PlanError(field_name, f"the source's {reason} Transcode it (a Codec other than copy) "
+                            f"or choose another Container.")
 
 
 def _even(value: float) -> int:
@@ -490,6 +526,7 @@ def plan_transcode(spec: OutputSpec, sources: list[SourceMedia], clips: list[Cli
     width = height = rate = channels = 0
     fps = 0.0
     if video is not None and video.codec == "copy":
+        _copyable(spec.container, lead.video_codec, "video", f"{name}.Container")
         maps.append(f"{primary}:v:0")
         out += ["-c:v", "copy"]
         width, height, fps = lead.width, lead.height, lead.fps
@@ -509,6 +546,7 @@ def plan_transcode(spec: OutputSpec, sources: list[SourceMedia], clips: list[Cli
         lead_audio = next(sources[c.source] for c in [clips[primary], *clips]
                           if sources[c.source].has_audio)
         if audio.codec == "copy":
+            _copyable(spec.container, lead_audio.audio_codec, "audio", f"{name}.Container")
             maps.append(f"{primary}:a:0")
             out += ["-c:a", "copy"]
             rate, channels = lead_audio.sample_rate, lead_audio.channels
