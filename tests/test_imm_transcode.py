@@ -3,13 +3,14 @@ every output is decoded (codecs, size, frame rate, duration, audio, which source
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 from alibabacloud_imm20200930 import models as m
 from alibabacloud_tea_openapi.exceptions import ClientException
 
-from emulator.media.ffmpeg import probe
+from emulator.media.ffmpeg import ffmpeg_exe, probe
 from emulator.testing.server import LiveServer
 from tests.imm_support import FIXTURES, convert, imm_client, wait_for_task, world
 from tests.media_check import decode, decode_bytes, frame_indices_at
@@ -409,6 +410,24 @@ def test_concatenation_in_order_with_the_primary_deciding_size_and_rate(
     assert got.audio_duration == pytest.approx(5, abs=0.05)
     # counter 1-3 s (frames 10-29), tone 0-2 s (frames 0-49), counter 11-12 s (frames 110-119)
     assert frame_indices_at(path, [0, 1.95, 2.0, 2.4, 3.9, 4.0, 4.95]) == [10, 29, 0, 10, 47, 110, 119]
+
+
+def test_a_primary_source_without_video_leaves_the_picture_to_the_next(emulator: LiveServer,
+                                                                       tmp_path: Path) -> None:
+    """An audio-only primary source: size and rate come from the first source with video, and
+    its window is black (the plan used to ask ffmpeg for a 0x0 picture)."""
+    client, bucket = tone_world(emulator)
+    sound = tmp_path / "sound.m4a"
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
+                    "sine=frequency=330:sample_rate=48000:duration=1", "-c:a", "aac", str(sound)], check=True)
+    bucket.put_object_from_file("in/sound.m4a", str(sound))
+    succeeded(client, convert(client, [{
+        "URI": "oss://media/out/joined.mp4", "Container": "mp4",
+        "Video": {"TranscodeVideo": {"Codec": "h264"}}, "Audio": {"TranscodeAudio": {"Codec": "aac"}}}],
+        sources=[{"URI": "oss://media/in/sound.m4a"}, {"URI": TONE_URI, "Duration": 2}]))
+    got = decode(fetch(bucket, "out/joined.mp4", tmp_path))
+    assert (got.width, got.height, got.fps, got.frames) == (192, 144, 25, 75)
+    assert (got.audio_codec, got.sample_rate) == ("aac", 48000)
 
 
 def test_concatenation_refuses_copied_streams_and_twelve_sources(emulator: LiveServer) -> None:

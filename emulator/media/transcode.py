@@ -499,10 +499,10 @@ SOURCE_PIXEL_FORMATS = ("yuv420p", "yuv422p", "yuv444p", "yuv420p10le", "yuv422p
 def plan_transcode(spec: OutputSpec, sources: list[SourceMedia], clips: list[Clip], primary: int = 0,
                    playlist_stem: str | None = None) -> TranscodePlan:
     """The ffmpeg plan for one target. `primary` indexes `clips` (AlignmentIndex): its source
-    decides the defaults (size, frame rate, sample rate, channels). `playlist_stem` is the path
+    decides the defaults (size, frame rate, sample rate, channels; those of a kind of stream it
+    lacks come from the first source that has one). `playlist_stem` is the path
     without extension a segmented output's segment files are named after."""
     name = spec.field
-    lead = sources[clips[primary].source]
     lengths = [clip_length(c, sources[c.source]) for c in clips]
     video = spec.video if any(c.video and sources[c.source].has_video for c in clips) else None
     audio = spec.audio if any(c.audio and sources[c.source].has_audio for c in clips) else None
@@ -525,21 +525,24 @@ def plan_transcode(spec: OutputSpec, sources: list[SourceMedia], clips: list[Cli
     out: list[str] = []
     width = height = rate = channels = 0
     fps = 0.0
+    # A primary source without video (or audio) leaves the defaults to the first source that has it.
+    lead_video = next((sources[c.source] for c in [clips[primary], *clips] if sources[c.source].has_video),
+                      sources[clips[primary].source])
     if video is not None and video.codec == "copy":
-        _copyable(spec.container, lead.video_codec, "video", f"{name}.Container")
+        _copyable(spec.container, lead_video.video_codec, "video", f"{name}.Container")
         maps.append(f"{primary}:v:0")
         out += ["-c:v", "copy"]
-        width, height, fps = lead.width, lead.height, lead.fps
+        width, height, fps = lead_video.width, lead_video.height, lead_video.fps
     elif video is not None:
-        width, height, fit = target_size(video, lead.width, lead.height, name)
-        fps = (_against_source(video.frame_rate, lead.fps, video.frame_rate_option,
+        width, height, fit = target_size(video, lead_video.width, lead_video.height, name)
+        fps = (_against_source(video.frame_rate, lead_video.fps, video.frame_rate_option,
                                f"{name}.Video.TranscodeVideo.FrameRate", "frame rate")
-               or lead.fps or 25.0)
-        pix_fmt = video.pixel_format or (lead.pixel_format if lead.pixel_format in SOURCE_PIXEL_FORMATS
-                                         else "yuv420p")
+               or lead_video.fps or 25.0)
+        own = lead_video.pixel_format
+        pix_fmt = video.pixel_format or (own if own in SOURCE_PIXEL_FORMATS else "yuv420p")
         graph += _video_graph(video, sources, clips, lengths, width, height, fit, fps, speed, pix_fmt)
         maps.append("[vout]")
-        bitrate = _against_source(video.bitrate, lead.video_bitrate, video.bitrate_option,
+        bitrate = _against_source(video.bitrate, lead_video.video_bitrate, video.bitrate_option,
                                   f"{name}.Video.TranscodeVideo.Bitrate", "bitrate")
         out += _video_codec_args(video, bitrate, fps, pix_fmt, spec.container)
     if audio is not None:
