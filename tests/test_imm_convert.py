@@ -177,6 +177,28 @@ def test_sources_without_an_index(emulator: LiveServer, tmp_path, name: str, enc
         assert read_frame_index(Image.open(io.BytesIO(shot)).convert("RGB")) == frame
 
 
+@pytest.mark.parametrize("name", ["gop6.mkv", "gop6.flv", "gop6.ts", "gop6.avi"])
+def test_keyframes_of_any_container(emulator: LiveServer, tmp_path, name: str) -> None:
+    """Snapshots in keyframe mode and OSS's m_fast find the real keyframes outside MP4 too (every
+    frame used to count as one there)."""
+    source = tmp_path / name
+    codec = ["-c:v", "mpeg4", "-q:v", "2"] if name.endswith(".avi") else ["-c:v", "libx264"]
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i",
+                    str(FIXTURES / "counter_320x240_10fps_12s_gop10.mp4"), "-t", "3", *codec, "-g", "6",
+                    "-keyint_min", "6", "-sc_threshold", "0", str(source)], check=True)
+    client, bucket = world(emulator)
+    bucket.put_object_from_file(f"in/{name}", str(source))
+    keyframes = {"Format": "png", "URI": "oss://media/k/{index}.png", "Mode": "keyframe"}
+    targets = [{"Image": {"Snapshots": [keyframes]}}]
+    task = wait_for_task(client, "p", convert(client, targets, sources=[{"URI": f"oss://media/in/{name}"}]))
+    assert task.status == "Succeeded", task.message
+    shown = [read_frame_index(Image.open(io.BytesIO(bucket.get_object(o.key).read())).convert("RGB"))
+             for o in bucket.list_objects("k/").object_list]
+    assert sorted(shown) == [0, 6, 12, 18, 24]
+    shot = bucket.get_object(f"in/{name}", process="video/snapshot,t_1500,f_png,m_fast").read()
+    assert read_frame_index(Image.open(io.BytesIO(shot)).convert("RGB")) == 12
+
+
 @pytest.mark.parametrize("fields, frames", [
     ({"Mode": "keyframe", "StartTime": 5.5, "Number": 3}, [60, 70, 80]),  # keyframes every second
     ({"Mode": "keyframe", "StartTime": 9}, [90, 100, 110]),

@@ -12,7 +12,7 @@ from emulator.media.ffmpeg import MediaError
 from emulator.media.framecode import draw_frame, read_frame_index
 from emulator.media.plan import Window, output_geometry, plan_sampling
 from emulator.media.render import render_animation, render_images
-from emulator.media.timeline import _nal_ref_idc, _skippable, source_frames
+from emulator.media.timeline import _nal_ref_idc, _Picture, _skippable, source_frames
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -41,7 +41,8 @@ def test_a_picture_is_non_reference_only_when_every_slice_says_so() -> None:
     assert _nal_ref_idc(_units(aud, 0x65), 4) == 3  # IDR
     assert _nal_ref_idc(_units(aud, sei), 4) is None  # no slice: never skipped
     # Matched to the stream-copy timeline by sizes in presentation order, or not at all.
-    pictures = [(100, 10, 3), (200, 20, 0), (300, 30, 2), (400, 40, None)]
+    pictures = [_Picture(100, 10, True, 3), _Picture(200, 20, False, 0), _Picture(300, 30, False, 2),
+                _Picture(400, 40, False, None)]
     assert _skippable(pictures, [10, 20, 30, 40]) == {1: 200}
     assert _skippable(pictures, [10, 30, 20, 40]) == {}
     assert _skippable(pictures[:3], [10, 20, 30, 40]) == {}

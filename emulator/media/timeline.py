@@ -7,6 +7,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 from pathlib import Path
+from typing import NamedTuple
 
 from emulator.media.ffmpeg import MediaError, MediaInfo, ffmpeg_exe, probe, run
 from emulator.media.plan import SourceFrames
@@ -66,37 +67,45 @@ def _nal_ref_idc(data: memoryview, length_size: int) -> int | None:
     return highest
 
 
-def _h264_pictures(path: Path) -> list[tuple[int, int, int | None]]:
-    """(byte position, size, nal_ref_idc) of every video packet in presentation order, read with
-    PyAV (demuxing only); [] unless the source is H.264 (avcC) in MP4/MOV."""
+class _Picture(NamedTuple):
+    """One video packet as PyAV demuxes it."""
+    pos: int
+    size: int
+    key: bool
+    ref: int | None  # H.264 (avcC in MP4/MOV) only: see _nal_ref_idc; None elsewhere
+
+
+def _pictures(path: Path) -> list[_Picture]:
+    """Every video packet in presentation order, read with PyAV (demuxing only); [] when they
+    cannot be ordered (no timestamps) or read."""
     import av  # loaded when a task first needs it, not at start
 
     try:
         with av.open(str(path)) as container:
-            if not set(container.format.name.split(",")) & _OFFSET_CONTAINERS:
-                return []
             stream = container.streams.video[0]
             extradata = stream.codec_context.extradata or b""
-            if stream.codec_context.name != "h264" or len(extradata) < 5 or extradata[0] != 1:
-                return []  # not H.264, or Annex B start codes instead of avcC lengths
-            length_size = (extradata[4] & 3) + 1
-            packets = sorted((packet.pts, packet.pos, packet.size,
-                              _nal_ref_idc(memoryview(packet), length_size))
-                             for packet in container.demux(stream)
-                             if packet.size and packet.pts is not None)
-    except Exception:  # noqa: BLE001 - sparing the decoder is an optimisation: then decode everything
+            # Packet positions name pictures to leave out only where they are sample offsets in
+            # the file, and slices are length-prefixed (avcC) rather than in Annex B.
+            avcc = (bool(set(container.format.name.split(",")) & _OFFSET_CONTAINERS)
+                    and stream.codec_context.name == "h264" and len(extradata) >= 5 and extradata[0] == 1)
+            length_size = (extradata[4] & 3) + 1 if avcc else 0
+            packets = sorted((packet.pts, _Picture(packet.pos, packet.size, packet.is_keyframe,
+                                                   _nal_ref_idc(memoryview(packet), length_size) if avcc
+                                                   else None))
+                             for packet in container.demux(stream) if packet.size and packet.pts is not None)
+    except Exception:  # noqa: BLE001 - an optimisation and a cross-check: then do without
         return []
-    return [(pos, size, ref) for _, pos, size, ref in packets]
+    return [picture for _, picture in packets]
 
 
-def _skippable(pictures: list[tuple[int, int, int | None]], sizes: list[int]) -> dict[int, int]:
+def _skippable(pictures: list[_Picture], sizes: list[int]) -> dict[int, int]:
     """Frame index -> byte position of every non-reference picture (nal_ref_idc 0), which a
     decoder can be spared when its frame is not wanted: no other picture is predicted from it, so
     every other frame decodes the same. {} unless `pictures` match the stream-copy timeline
     (`sizes`, in presentation order) one for one."""
-    if [size for _, size, _ in pictures] != sizes or any(pos is None or pos < 0 for pos, _, _ in pictures):
+    if [p.size for p in pictures] != sizes or any(p.pos is None or p.pos < 0 for p in pictures):
         return {}
-    return {index: pos for index, (pos, _, ref) in enumerate(pictures) if ref == 0}
+    return {index: p.pos for index, p in enumerate(pictures) if p.ref == 0}
 
 
 def source_frames(path: Path, info: MediaInfo | None = None, timeout: float = 120) -> SourceFrames:
@@ -108,17 +117,23 @@ def source_frames(path: Path, info: MediaInfo | None = None, timeout: float = 12
         raise MediaError("the source has no video stream")
     with ThreadPoolExecutor(3) as reads:  # two stream copies and a demux at once
         copies = reads.map(lambda only_keys: _packets(path, only_keys, timeout), (False, True))
-        pictures = reads.submit(_h264_pictures, path)
+        demuxed = reads.submit(_pictures, path)
         every, keys = copies
     packets = sorted(every)
     if not packets:
         raise MediaError("the source has no video frames")
-    # Keyframes are recognised by their bytes: a run that discards the other packets may shift
-    # its timestamps (edit lists, B-frame delay), so its times are not comparable.
-    key_packets = {digest for _, digest in keys}
-    keyframes = [i for i, (_, digest) in enumerate(packets) if digest in key_packets]
+    sizes = [int(digest.split(":")[0]) for _, digest in packets]
+    pictures = demuxed.result()
+    if [p.size for p in pictures] == sizes:  # the demuxer's own key flags, frame for frame
+        keyframes = [i for i, picture in enumerate(pictures) if picture.key]
+    else:
+        # Recognised by their bytes: a run that discards the other packets may shift its
+        # timestamps (edit lists, B-frame delay), so its times are not comparable. Only some
+        # demuxers (MP4 / MOV) discard, so elsewhere this takes every frame for a keyframe.
+        key_packets = {digest for _, digest in keys}
+        keyframes = [i for i, (_, digest) in enumerate(packets) if digest in key_packets]
     width, height = info.display_size
-    skippable = _skippable(pictures.result(), [int(digest.split(":")[0]) for _, digest in packets])
+    skippable = _skippable(pictures, sizes)
     seekable = not set(info.format.split(",")) & UNINDEXED_DEMUXERS
     return SourceFrames(tuple(t for t, _ in packets), tuple(keyframes or [0]), width, height, skippable,
                         seekable)
