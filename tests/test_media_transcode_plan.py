@@ -192,3 +192,10 @@ def test_malformed_targets_are_refused_naming_a_field(target: dict) -> None:
         plan_transcode(parsed.spec, [TONE], [Clip(0)], playlist_stem="/w/out")
     except PlanError as err:
         assert err.field.startswith("Targets[0]")
+
+
+def test_sample_rate_11025_is_taken_beside_the_documented_12025() -> None:
+    for rate in (11025, 12025):
+        target = {"URI": "oss://media/out", "Container": "aac",
+                  "Audio": {"TranscodeAudio": {"Codec": "aac", "SampleRate": rate}}}
+        assert parse_transcode_target(target, "Targets[0]").spec.audio.sample_rate == rate

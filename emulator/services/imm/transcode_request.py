@@ -31,7 +31,8 @@ VIDEO_CODECS = ("copy", "h264", "h265", "vp9")
 AUDIO_CODECS = ("copy", "mp3", "vorbis", "aac", "flac", "ac3", "opus", "amr")
 OPTIONS = ("fixed", "adaptive", "fall")
 PIXEL_FORMATS = ("yuv420p", "yuv422p", "yuv444p", "yuv420p10le", "yuv422p10le", "yuv444p10le", "yuva420p")
-SAMPLE_RATES = (8000, 12025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000)
+# IMM's list says 12025 (sic); 11025, the rate it surely means, is taken too.
+SAMPLE_RATES = (8000, 11025, 12025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000)
 SEGMENT_CONTAINERS = {"hls": ("ts", "mp4"), "dash": ("mp4",)}
 SUBTITLE_FORMATS = ("ass", "srt", "webvtt", "vtt")
 FONT_NAMES = ("SourceHanSans-Regular", "SourceHanSans-Bold", "SourceHanSerif-Regular", "SourceHanSerif-Bold")
