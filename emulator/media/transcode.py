@@ -19,9 +19,10 @@ T = TypeVar("T", int, float)
 
 VIDEO_CONTAINERS = ("mp4", "mkv", "mov", "asf", "avi", "mxf", "ts", "flv")
 AUDIO_CONTAINERS = ("mp3", "aac", "flac", "oga", "ac3", "opus")
+# webm and amr: OSS video/convert containers (IMM's Container does not take them).
 MUXERS = {"mp4": "mp4", "mkv": "matroska", "mov": "mov", "asf": "asf", "avi": "avi", "mxf": "mxf",
-          "ts": "mpegts", "flv": "flv", "mp3": "mp3", "aac": "adts", "flac": "flac", "oga": "ogg",
-          "ac3": "ac3", "opus": "opus"}
+          "ts": "mpegts", "flv": "flv", "webm": "webm", "mp3": "mp3", "aac": "adts", "flac": "flac",
+          "oga": "ogg", "ac3": "ac3", "opus": "opus", "amr": "amr"}
 VIDEO_ENCODERS = {"h264": "libx264", "h265": "libx265", "vp9": "libvpx-vp9"}
 AUDIO_ENCODERS = {"mp3": "libmp3lame", "vorbis": "libvorbis", "aac": "aac", "flac": "flac", "ac3": "ac3",
                   "opus": "libopus", "amr": "libopencore_amrnb"}

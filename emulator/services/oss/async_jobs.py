@@ -1,0 +1,47 @@
+"""The body of an AsyncProcessObject request parsed into a job: which operation
+(`video/animation`, `video/convert`, `audio/convert`), where it is saved and which topic hears of
+it. Everything here is checked before a task exists; other operations are 400 NotImplemented."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from emulator.services.oss.convert_params import Conversion, parse_conversion
+from emulator.services.oss.process import (
+    Animation,
+    SaveAs,
+    async_body_parts,
+    not_served,
+    parse_animation,
+    parse_async_systems,
+)
+
+
+@dataclass(frozen=True)
+class AsyncJob:
+    operation: Animation | Conversion
+    save: SaveAs
+    notify_topic: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The operation as OSS names it ("video/animation"), for fault rules and events."""
+        return "video/animation" if isinstance(self.operation, Animation) else self.operation.operation
+
+
+def parse_operation(text: str) -> Animation | Conversion:
+    family, _, rest = text.partition("/")
+    action = rest.split(",", 1)[0]
+    if (family, action) in (("video", "convert"), ("audio", "convert")):
+        return parse_conversion(family, rest)
+    if family != "video":
+        raise not_served(family or text)
+    return parse_animation(rest)
+
+
+def parse_async_body(body: bytes) -> AsyncJob:
+    """`x-oss-async-process=<operation>|sys/saveas,o_..[,b_..][/notify,topic_<b64>]`."""
+    text, systems = async_body_parts(body)
+    operation = parse_operation(text)
+    save, topic = parse_async_systems(systems)
+    return AsyncJob(operation, save, topic)

@@ -1,0 +1,133 @@
+"""`video/convert` / `audio/convert` parameters mapped onto the transcoding engine's settings as
+plain data (no ffmpeg, no server): defaults, the 0/1/2 options, windows, audio containers, and the
+refusals that name the parameter."""
+
+from __future__ import annotations
+
+import pytest
+
+from emulator.core.errors import ServiceError
+from emulator.media.transcode import (
+    AudioSettings,
+    Clip,
+    PlanError,
+    SourceMedia,
+    VideoSettings,
+    plan_transcode,
+)
+from emulator.services.oss.async_convert import plan_parameter
+from emulator.services.oss.async_jobs import parse_operation
+from emulator.services.oss.convert_params import Conversion, parse_conversion
+
+SOURCE = SourceMedia(duration=6.0, width=192, height=144, fps=25.0, video_codec="h264", audio_codec="aac",
+                     sample_rate=44100, channels=2)
+
+
+def test_a_console_preset_maps_onto_the_engine() -> None:
+    job = parse_conversion("video", "convert,f_mp4,vcodec_h264,fps_25,fpsopt_1,s_640x,sopt_1,scaletype_fit,"
+                                    "arotate_1,crf_25,g_250,acodec_aac,ar_44100,ac_2,ab_64000,abopt_1")
+    assert job.operation == "video/convert" and job.clip == Clip(0, 0.0, 0.0)
+    assert job.spec.container == "mp4"
+    assert job.spec.video == VideoSettings(
+        codec="h264", crf=25.0, resolution=(640, None), resolution_option="adaptive", long_short=True,
+        scale_type="fit", frame_rate=25.0, frame_rate_option="adaptive", gop=250)
+    assert job.spec.audio == AudioSettings(codec="aac", bitrate=64000, bitrate_option="adaptive",
+                                           sample_rate=44100, channels=2)
+
+
+def test_defaults_copy_both_streams_and_the_window_is_in_milliseconds() -> None:
+    job = parse_conversion("video", "convert,f_mkv,ss_1500,t_2000")
+    assert (job.spec.video, job.spec.audio) == (VideoSettings(), AudioSettings())
+    assert job.clip == Clip(0, 1.5, 2.0)
+    plan = plan_transcode(job.spec, [SOURCE], [job.clip])
+    assert (plan.muxer, plan.video_codec, plan.audio_codec) == ("matroska", "copy", "copy")
+    assert plan.duration == 2.0
+
+
+@pytest.mark.parametrize(("text", "options"), [
+    ("fpsopt_0,sopt_0,vbopt_0", ("fixed", "fixed", "fixed")),
+    ("fpsopt_1,sopt_1,vbopt_1", ("adaptive", "adaptive", "adaptive")),
+    ("fpsopt_2,sopt_2,vbopt_2", ("fall", "fall", "fall"))])
+def test_the_source_below_target_options(text: str, options: tuple[str, str, str]) -> None:
+    video = parse_conversion("video", f"convert,f_mp4,vcodec_h265,{text}").spec.video
+    assert video is not None
+    assert (video.frame_rate_option, video.resolution_option, video.bitrate_option) == options
+
+
+def test_audio_containers_drop_video_and_default_to_their_codec() -> None:
+    for family in ("video", "audio"):
+        for container, codec in (("mp3", "mp3"), ("oga", "vorbis"), ("amr", "amr"), ("opus", "opus")):
+            job = parse_conversion(family, f"convert,f_{container}")
+            assert job.spec.video is None and job.spec.audio == AudioSettings(codec=codec)
+            assert job.operation == f"{family}/convert"
+    plan = plan_transcode(parse_conversion("audio", "convert,f_amr").spec, [SOURCE], [Clip(0)])
+    assert (plan.muxer, plan.video_codec, plan.sample_rate, plan.channels) == ("amr", None, 8000, 1)
+
+
+def test_vn_an_and_webm() -> None:
+    assert parse_conversion("video", "convert,f_mp4,vn_1").spec.video is None
+    assert parse_conversion("video", "convert,f_mp4,an_1,vcodec_h264").spec.audio is None
+    webm = parse_conversion("video", "convert,f_webm,vcodec_vp9,acodec_vorbis,pixfmt_yuva420p").spec
+    assert webm.video is not None and webm.audio is not None
+    assert (webm.video.codec, webm.video.pixel_format, webm.audio.codec) == ("vp9", "yuva420p", "vorbis")
+    plan = plan_transcode(webm, [SOURCE], [Clip(0)])
+    assert plan.muxer == "webm" and "libvpx-vp9" in plan.output_args
+
+
+@pytest.mark.parametrize(("family", "text", "parameter"), [
+    ("video", "convert,vcodec_h264", "'f'"),
+    ("video", "convert,f_avi,vcodec_h264,s_65x64", "'s'"),
+    ("video", "convert,f_avi,vcodec_h264,s_4098x", "'s'"),
+    ("video", "convert,f_avi,vcodec_h264,s_x", "'s'"),
+    ("video", "convert,f_avi,vcodec_h264,fps_0", "'fps'"),
+    ("video", "convert,f_avi,vcodec_h264,fps_1e3", "'fps'"),
+    ("video", "convert,f_avi,vcodec_h264,vb_2000000,crf_20", "'crf'"),
+    ("video", "convert,f_avi,vcodec_h264,maxrate_200000", "'bufsize'"),
+    ("video", "convert,f_avi,vcodec_h264,pixfmt_yuva420p", "'pixfmt'"),
+    ("video", "convert,f_avi,vcodec_h264,scaletype_zoom", "'scaletype'"),
+    ("video", "convert,f_avi,vcodec_h264,arotate_2", "'arotate'"),
+    ("video", "convert,f_avi,s_640x480", "'s'"),  # vcodec copy
+    ("video", "convert,f_avi,ab_64000", "'ab'"),  # acodec copy
+    ("video", "convert,f_mp3,vcodec_h264", "'vcodec'"),
+    ("video", "convert,f_mp4,vn_1,fps_30", "'fps'"),
+    ("video", "convert,f_mp4,an_1,acodec_aac", "'acodec'"),
+    ("video", "convert,f_mp3,an_1", "'an'"),
+    ("video", "convert,f_webm,vcodec_vp9", "'acodec'"),  # source audio cannot be copied into webm
+    ("video", "convert,f_mp4,acodec_mp3,ac_3", "'ac'"),
+    ("video", "convert,f_mp4,acodec_aac,ar_12025", "'ar'"),
+    ("video", "convert,f_mp4,acodec_aac,ab_64000,aq_50", "'aq'"),
+    ("video", "convert,f_mp4,acodec_aac,adepth_16", "'adepth'"),
+    ("video", "convert,f_mp4,acodec_aac,acopt_9", "'acopt'"),
+    ("video", "convert,f_mp4,ss_-1", "'ss'"),
+    ("video", "convert,f_mp4,t_x", "'t'"),
+    ("video", "convert,f_mp4,sn_2", "'sn'"),
+    ("audio", "convert,f_mp3,vn_1", "'vn'"),
+    ("audio", "convert,f_mp3,s_640x480", "'s'"),
+])
+def test_bad_values_name_the_parameter(family: str, text: str, parameter: str) -> None:
+    with pytest.raises(ServiceError) as err:
+        parse_conversion(family, text)
+    assert err.value.status == 400 and err.value.code in ("InvalidArgument", "MissingArgument")
+    assert parameter in err.value.message, err.value.message
+
+
+def test_operations_dispatch() -> None:
+    assert isinstance(parse_operation("audio/convert,f_flac"), Conversion)
+    for text in ("video/concat,f_mp4", "audio/concat,f_mp3", "doc/convert"):
+        with pytest.raises(ServiceError) as err:
+            parse_operation(text)
+        assert err.value.code == "NotImplemented"
+
+
+def test_engine_refusals_are_named_as_oss_parameters() -> None:
+    job = parse_conversion("video", "convert,f_mp4,vcodec_h264,s_1280x720,sopt_2")
+    with pytest.raises(PlanError) as err:
+        plan_transcode(job.spec, [SOURCE], [job.clip])
+    assert plan_parameter(err.value) == "s"
+    job = parse_conversion("video", "convert,f_mp4,vcodec_h264,fps_50,fpsopt_2")
+    with pytest.raises(PlanError) as err:
+        plan_transcode(job.spec, [SOURCE], [job.clip])
+    assert plan_parameter(err.value) == "fps"
+    job = parse_conversion("video", "convert,f_mp4,an_1,vcodec_h264,fps_50,fpsopt_1,s_1280x720,sopt_1")
+    plan = plan_transcode(job.spec, [SOURCE], [job.clip])
+    assert (plan.width, plan.height, plan.fps, plan.audio_codec) == (192, 144, 25.0, None)
