@@ -166,6 +166,21 @@ def test_webm_vp9_opus_and_audio_only_video_convert(bucket: oss2.Bucket, emulato
     assert (sound.video, sound.audio, sound.channels) == (None, "aac", 2)
 
 
+CONTAINERS = {"mp4": "mp4", "mkv": "matroska", "mov": "mov", "asf": "asf", "avi": "avi", "mxf": "mxf",
+              "ts": "mpegts", "flv": "flv"}
+
+
+def test_every_video_container(bucket: oss2.Bucket, emulator: LiveServer) -> None:
+    submitted = {f: bucket.async_process_object(
+        "v.mp4", f"video/convert,f_{f},vcodec_h264,t_1000{',an_1' if f == 'mxf' else ''}"
+                 f"|sys/saveas,o_{b64('all/v.' + f)}").task_id for f in CONTAINERS}
+    for container, muxer in CONTAINERS.items():
+        assert wait_for(emulator, submitted[container])["status"] == "Success", container
+        found = decode(bucket.get_object(f"all/v.{container}").read())
+        assert muxer in found.container and found.video == "h264" and found.frames == 25, found
+        assert found.audio == (None if container == "mxf" else "aac"), found
+
+
 def test_source_below_the_target_follows_the_options(bucket: oss2.Bucket, emulator: LiveServer) -> None:
     adaptive = bucket.async_process_object(
         "v.mp4", f"video/convert,f_mp4,vcodec_h264,s_1280x720,sopt_1,fps_50,fpsopt_1,an_1"

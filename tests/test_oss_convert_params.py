@@ -72,6 +72,7 @@ def test_vn_an_and_webm() -> None:
     assert (webm.video.codec, webm.video.pixel_format, webm.audio.codec) == ("vp9", "yuva420p", "vorbis")
     plan = plan_transcode(webm, [SOURCE], [Clip(0)])
     assert plan.muxer == "webm" and "libvpx-vp9" in plan.output_args
+    assert parse_conversion("video", "convert,f_webm,vcodec_vp9").spec.audio == AudioSettings(codec="opus")
 
 
 @pytest.mark.parametrize(("family", "text", "parameter"), [
@@ -92,7 +93,7 @@ def test_vn_an_and_webm() -> None:
     ("video", "convert,f_mp4,vn_1,fps_30", "'fps'"),
     ("video", "convert,f_mp4,an_1,acodec_aac", "'acodec'"),
     ("video", "convert,f_mp3,an_1", "'an'"),
-    ("video", "convert,f_webm,vcodec_vp9", "'acodec'"),  # source audio cannot be copied into webm
+    ("video", "convert,f_webm,vcodec_vp9,acodec_copy", "'acodec'"),  # opus or vorbis only
     ("video", "convert,f_mp4,acodec_mp3,ac_3", "'ac'"),
     ("video", "convert,f_mp4,acodec_aac,ar_12025", "'ar'"),
     ("video", "convert,f_mp4,acodec_aac,ab_64000,aq_50", "'aq'"),
@@ -101,6 +102,12 @@ def test_vn_an_and_webm() -> None:
     ("video", "convert,f_mp4,ss_-1", "'ss'"),
     ("video", "convert,f_mp4,t_x", "'t'"),
     ("video", "convert,f_mp4,sn_2", "'sn'"),
+    ("video", "convert,f_mxf,vcodec_h264", "'an'"),  # MXF: video only
+    ("video", "convert,f_mxf,an_1", "'vcodec'"),
+    ("video", "convert,f_asf,vcodec_h265", "'vcodec'"),
+    ("video", "convert,f_mov,acodec_opus", "'acodec'"),
+    ("video", "convert,f_flv,acodec_amr", "'acodec'"),
+    ("video", "convert,f_mp3,acodec_copy", "'acodec'"),
     ("audio", "convert,f_mp3,vn_1", "'vn'"),
     ("audio", "convert,f_mp3,s_640x480", "'s'"),
 ])

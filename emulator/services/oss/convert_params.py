@@ -33,13 +33,20 @@ OPTIONS = {"0": "fixed", "1": "adaptive", "2": "fall"}
 PIXEL_FORMATS = ("yuv420p", "yuva420p", "yuv420p10le", "yuv422p", "yuv422p10le", "yuv444p", "yuv444p10le")
 SAMPLE_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000)
 MAX_MS = 2**31 - 1
-# What the containers can hold, where the muxer is narrower than "anything the engine encodes";
-# an audio container's first codec is the default when acodec is not given.
-CONTAINER_VIDEO_CODECS = {"webm": ("vp9",)}
+# What each container can hold with the bundled ffmpeg's muxers (tried one by one); "copy" keeps
+# the source's stream. An audio container's first codec is the default when acodec is not given.
+CONTAINER_VIDEO_CODECS = {"webm": ("vp9",), "mxf": ("h264",), "asf": ("copy", "h264")}
 VP9_CONTAINERS = ("mp4", "mkv", "webm")
-CONTAINER_AUDIO_CODECS = {"webm": ("opus", "vorbis"), "mp3": ("mp3",), "aac": ("aac",), "flac": ("flac",),
-                          "oga": ("vorbis", "opus", "flac"), "ac3": ("ac3",), "opus": ("opus",),
-                          "amr": ("amr",)}
+CONTAINER_AUDIO_CODECS = {
+    "mp4": ("copy", "mp3", "aac", "flac", "vorbis", "ac3", "opus"),
+    "mov": ("copy", "mp3", "aac", "vorbis", "ac3", "amr"),
+    "asf": ("copy", "mp3", "aac", "flac", "vorbis", "ac3", "amr"),
+    "avi": ("copy", "mp3", "aac", "flac", "vorbis", "ac3", "amr"),
+    "flv": ("copy", "mp3", "aac", "flac", "ac3", "opus"),
+    "webm": ("opus", "vorbis"), "mp3": ("mp3",), "aac": ("aac",), "flac": ("flac",),
+    "oga": ("vorbis", "opus", "flac"), "ac3": ("ac3",), "opus": ("opus",), "amr": ("amr",)}
+# The MXF muxer takes PCM audio only, which OSS does not offer: MXF outputs are video only.
+VIDEO_ONLY_CONTAINERS = ("mxf",)
 # Parameters that shape an encoded stream: refused with a copied one (they would do nothing).
 VIDEO_ENCODING = ("fps", "fpsopt", "pixfmt", "s", "sopt", "scaletype", "arotate", "g", "vb", "vbopt", "crf",
                   "maxrate", "bufsize")
@@ -59,6 +66,10 @@ class Conversion:
 
 def _invalid(key: str, message: str) -> ServiceError:
     return invalid_argument(f"The parameter {key!r} of convert {message}")
+
+
+def _one_of(values: tuple[str, ...]) -> str:
+    return values[0] if len(values) == 1 else f"one of {', '.join(values)}"
 
 
 def _flag(p: _Params, key: str) -> bool:
@@ -107,7 +118,7 @@ def _video(p: _Params, container: str) -> VideoSettings:
     codec = _choice(p, "vcodec", VIDEO_CODECS, "copy")
     allowed = CONTAINER_VIDEO_CODECS.get(container)
     if allowed and codec not in allowed:
-        raise _invalid("vcodec", f"must be {' or '.join(allowed)} with f_{container}, not {codec!r}.")
+        raise _invalid("vcodec", f"must be {_one_of(allowed)} with f_{container}, not {codec!r}.")
     if codec == "vp9" and container not in VP9_CONTAINERS:
         raise _invalid("vcodec", f"vp9 cannot be stored in f_{container} (only {', '.join(VP9_CONTAINERS)}).")
     if codec == "copy":
@@ -136,10 +147,9 @@ def _video(p: _Params, container: str) -> VideoSettings:
 
 def _audio(p: _Params, container: str) -> AudioSettings:
     allowed = CONTAINER_AUDIO_CODECS.get(container)
-    default = allowed[0] if allowed and container in AUDIO_CONTAINERS else "copy"
-    codec = _choice(p, "acodec", AUDIO_CODECS, default)
+    codec = _choice(p, "acodec", AUDIO_CODECS, allowed[0] if allowed else "copy")
     if allowed and codec not in allowed:
-        raise _invalid("acodec", f"must be {' or '.join(allowed)} with f_{container}, not {codec!r}.")
+        raise _invalid("acodec", f"must be {_one_of(allowed)} with f_{container}, not {codec!r}.")
     if codec == "copy":
         _refuse(p, AUDIO_ENCODING, "needs acodec set to an encoder: a copied stream keeps its own settings.")
         return AudioSettings()
@@ -180,6 +190,9 @@ def parse_conversion(family: str, text: str) -> Conversion:
     if family == "video":
         no_video = _flag(p, "vn")
         no_audio = _flag(p, "an")
+        if container in VIDEO_ONLY_CONTAINERS and not no_audio:
+            raise _invalid("an", f"must be 1 with f_{container}: the emulator writes {container} files "
+                           f"without audio (the muxer takes only PCM audio).")
         _flag(p, "sn")  # subtitles are never carried over (see README)
         if audio_only and no_audio:
             raise _invalid("an", f"cannot be 1 with the audio container f_{container}.")
