@@ -308,3 +308,57 @@ def test_a_task_left_running_by_a_killed_server_is_resumed(tmp_path: Path) -> No
         found = decode(oss2_bucket(second, "media").get_object("v.ts").read())
         assert (found.container, found.video, found.width, found.height) == ("mpegts", "hevc", 96, 72)
         assert found.first_index == 0 and found.frames == 25
+
+
+# ---- video/snapshots ------------------------------------------------------------------------------
+
+
+def test_snapshots_numbered_and_notified(bucket: oss2.Bucket, emulator: LiveServer) -> None:
+    from PIL import Image
+
+    queue = subscribed_queue(emulator, "shots", "shots-inbox")
+    result = bucket.async_process_object(
+        "v.mp4", f"video/snapshots,f_jpg,ss_2000,inter_1000,num_3,w_96"
+                 f"|sys/saveas,o_{b64('shots/v')}/notify,topic_{b64('shots')}")
+    assert result.task_id.startswith("MediaConvert-")
+    assert wait_for(emulator, result.task_id)["status"] == "Success"
+    names = [f"shots/v_0_{n}.jpg" for n in (1, 2, 3)]
+    assert sorted(o.key for o in oss2.ObjectIterator(bucket, prefix="shots/")) == names
+    for name, index in zip(names, (50, 75, 100), strict=True):  # 2 s, 3 s, 4 s at 25 fps
+        stored = bucket.get_object(name)
+        assert stored.headers["Content-Type"] == "image/jpeg"
+        image = Image.open(io.BytesIO(stored.read()))
+        assert (image.format, image.size) == ("JPEG", (96, 72))
+        assert read_frame_index(image.convert("RGB")) == index
+    message = json.loads(queue.receive_message(wait_seconds=10).message_body)
+    assert message["Targets"] == [{"URI": f"oss://media/{n}"} for n in names]
+
+
+def test_v2_snapshots_to_one_name_keep_the_last(bucket: oss2.Bucket, emulator: LiveServer) -> None:
+    from PIL import Image
+
+    client = v2_client(emulator)
+    result = client.async_process_object(oss.AsyncProcessObjectRequest(
+        bucket="media", key="v.mp4",
+        process=f"video/snapshots,f_png,ss_4000,pw_50,scaletype_crop|sys/saveas,o_{b64('last.png')}"))
+    assert wait_for(emulator, result.task_id)["status"] == "Success"
+    image = Image.open(io.BytesIO(bucket.get_object("last.png").read()))
+    assert (image.format, image.size) == ("PNG", (96, 72))
+    assert read_frame_index(image.convert("RGB")) == 149  # every frame from 4 s: the last one stays
+    assert [o.key for o in oss2.ObjectIterator(bucket) if o.key != "v.mp4"] == ["last.png"]
+
+
+@pytest.mark.parametrize(("process", "code", "message"), [
+    ("video/snapshots,w_96", "MissingArgument", "video/snapshots needs the parameter 'f'"),
+    ("video/snapshots,f_gif", "InvalidArgument", "The value of 'f' of snapshots must be one of jpg, png"),
+    ("video/snapshots,f_jpg,w_20", "InvalidArgument", "The value of 'w' of snapshots must be an integer in"),
+    ("video/snapshots,f_jpg,pw_201", "InvalidArgument", "The value of 'pw' of snapshots"),
+    ("video/snapshots,f_jpg,m_fast", "InvalidArgument", "The parameter 'm' of snapshots is not supported."),
+])
+def test_snapshots_refused_at_submit(bucket: oss2.Bucket, emulator: LiveServer, process: str, code: str,
+                                     message: str) -> None:
+    with pytest.raises(oss2.exceptions.OssError) as err:
+        bucket.async_process_object("v.mp4", f"{process}|sys/saveas,o_{b64('s')}")
+    assert (err.value.status, err.value.code) == (400, code)
+    assert err.value.message.startswith(message), err.value.message
+    assert not [t for t in emulator.tasks() if t["service"] == "oss"]

@@ -18,6 +18,7 @@ from emulator.media.transcode import (
 from emulator.services.oss.async_convert import plan_parameter
 from emulator.services.oss.async_jobs import parse_operation
 from emulator.services.oss.convert_params import Conversion, parse_conversion
+from emulator.services.oss.snapshot_params import Snapshots, parse_snapshots, snapshot_geometry, snapshot_keys
 
 SOURCE = SourceMedia(duration=6.0, width=192, height=144, fps=25.0, video_codec="h264", audio_codec="aac",
                      sample_rate=44100, channels=2)
@@ -138,3 +139,17 @@ def test_engine_refusals_are_named_as_oss_parameters() -> None:
     job = parse_conversion("video", "convert,f_mp4,an_1,vcodec_h264,fps_50,fpsopt_1,s_1280x720,sopt_1")
     plan = plan_transcode(job.spec, [SOURCE], [job.clip])
     assert (plan.width, plan.height, plan.fps, plan.audio_codec) == (192, 144, 25.0, None)
+
+
+def test_snapshots_parameters_geometry_and_names() -> None:
+    op = parse_snapshots("snapshots,f_png,ss_1500,num_4,inter_500,pw_50,scaletype_fit")
+    assert op == Snapshots("png", 1500, 4, 500, None, None, 50, None, "fit")
+    g = snapshot_geometry(op, 192, 144)
+    assert (g.out_w, g.out_h) == (96, 72)  # pw alone: the height follows the aspect ratio
+    g = snapshot_geometry(Snapshots("jpg", w=64, pw=10, ph=200), 192, 144)
+    assert (g.out_w, g.out_h) == (64, 288)  # w wins over pw; ph applies to the height
+    g = snapshot_geometry(Snapshots("jpg", w=100, h=100, scale_type="crop"), 192, 144)
+    assert (g.out_w, g.out_h) == (100, 100)
+    assert snapshot_keys("out/v", "jpg", 2) == ["out/v_0_1.jpg", "out/v_0_2.jpg"]
+    assert snapshot_keys("out.d/v.png", "png", 2) == ["out.d/v.png", "out.d/v.png"]
+    assert isinstance(parse_operation("video/snapshots,f_jpg"), Snapshots)

@@ -1,6 +1,7 @@
 """The body of an AsyncProcessObject request parsed into a job: which operation
-(`video/animation`, `video/convert`, `audio/convert`), where it is saved and which topic hears of
-it. Everything here is checked before a task exists; other operations are 400 NotImplemented."""
+(`video/animation`, `video/convert`, `audio/convert`, `video/snapshots`), where it is saved and
+which topic hears of it. Everything here is checked before a task exists; other operations are
+400 NotImplemented."""
 
 from __future__ import annotations
 
@@ -15,25 +16,30 @@ from emulator.services.oss.process import (
     parse_animation,
     parse_async_systems,
 )
+from emulator.services.oss.snapshot_params import Snapshots, parse_snapshots
 
 
 @dataclass(frozen=True)
 class AsyncJob:
-    operation: Animation | Conversion
+    operation: Animation | Conversion | Snapshots
     save: SaveAs
     notify_topic: str | None = None
 
     @property
     def name(self) -> str:
         """The operation as OSS names it ("video/animation"), for fault rules and events."""
-        return "video/animation" if isinstance(self.operation, Animation) else self.operation.operation
+        if isinstance(self.operation, Conversion):
+            return self.operation.operation
+        return "video/snapshots" if isinstance(self.operation, Snapshots) else "video/animation"
 
 
-def parse_operation(text: str) -> Animation | Conversion:
+def parse_operation(text: str) -> Animation | Conversion | Snapshots:
     family, _, rest = text.partition("/")
     action = rest.split(",", 1)[0]
     if (family, action) in (("video", "convert"), ("audio", "convert")):
         return parse_conversion(family, rest)
+    if (family, action) == ("video", "snapshots"):
+        return parse_snapshots(rest)
     if family != "video":
         raise not_served(family or text)
     return parse_animation(rest)

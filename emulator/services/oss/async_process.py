@@ -1,6 +1,7 @@
-"""`x-oss-async-process` (AsyncProcessObject): `video/animation`, `video/convert` and
-`audio/convert` saved with `sys/saveas`, run as a task (timeline in /_emulator/tasks, task fault
-rules of service "oss"), with an optional MNS notification (`/notify,topic_<b64>`) when it ends.
+"""`x-oss-async-process` (AsyncProcessObject): `video/animation`, `video/convert`,
+`audio/convert` and `video/snapshots` saved with `sys/saveas`, run as a task (timeline in
+/_emulator/tasks, task fault rules of service "oss"), with an optional MNS notification
+(`/notify,topic_<b64>`) when it ends.
 
 The tasks run on the shared task runner (core/tasks.py); this module owns their documents
 ("oss-task") and what resuming one after a restart means.
@@ -29,10 +30,12 @@ from emulator.media.render import render_animation
 from emulator.media.timeline import source_frames
 from emulator.services.oss.async_convert import TaskFailure, run_conversion
 from emulator.services.oss.async_jobs import AsyncJob, parse_async_body
+from emulator.services.oss.async_snapshots import run_snapshots
 from emulator.services.oss.bodies import read_small_body
 from emulator.services.oss.convert_params import Conversion
 from emulator.services.oss.model import OssModel, check_bucket_name, check_object_name
 from emulator.services.oss.process import Animation
+from emulator.services.oss.snapshot_params import Snapshots
 
 Ctx = RequestContext[OssModel]
 
@@ -71,10 +74,10 @@ class AsyncProcessor:
         return task
 
     def _task_id(self, job: AsyncJob) -> str:
-        if isinstance(job.operation, Conversion):  # as OSS names its MediaConvert tasks
-            hex_ = self.rt.ids.hex
-            return f"MediaConvert-{hex_(8)}-{hex_(4)}-{hex_(4)}-{hex_(4)}-{hex_(12)}"
-        return "video-" + self.rt.ids.hex(24)
+        if isinstance(job.operation, Animation):
+            return "video-" + self.rt.ids.hex(24)
+        hex_ = self.rt.ids.hex  # as OSS names the MediaConvert tasks it runs on IMM
+        return f"MediaConvert-{hex_(8)}-{hex_(4)}-{hex_(4)}-{hex_(4)}-{hex_(12)}"
 
     def _start(self, ns: str, task: dict[str, Any], job: AsyncJob) -> None:
         self.runner.submit(self._job(ns, task, job))
@@ -126,6 +129,8 @@ class AsyncProcessor:
                 raise TaskFailure(faults.fail["code"], faults.fail.get("message", ""))
             if isinstance(job.operation, Conversion):
                 size = await run_conversion(self.rt, self.model, ns, task, job.operation)
+            elif isinstance(job.operation, Snapshots):
+                size = await run_snapshots(self.rt, self.model, ns, task, job.operation)
             else:
                 size = await self._render(ns, task, job.operation)
             if faults.duration_seconds is not None:
@@ -209,7 +214,8 @@ def notification(task: dict[str, Any], region: str) -> str:
         "Code": task["Code"], "Message": task["Message"],
         "Source": f"oss://{task['Bucket']}/{task['Object']}",
         "Process": task["Body"].partition("=")[2],
-        "Targets": [{"URI": task["Target"]}] if task["Status"] == "Success" else []},
+        "Targets": [{"URI": uri} for uri in task.get("Outputs") or [task["Target"]]]
+        if task["Status"] == "Success" else []},
         separators=(",", ":"))
 
 
