@@ -362,3 +362,57 @@ def test_snapshots_refused_at_submit(bucket: oss2.Bucket, emulator: LiveServer, 
     assert (err.value.status, err.value.code) == (400, code)
     assert err.value.message.startswith(message), err.value.message
     assert not [t for t in emulator.tasks() if t["service"] == "oss"]
+
+
+# ---- video/sprite ---------------------------------------------------------------------------------
+
+
+def tiles(sheet, columns: int, rows: int, width: int, height: int, pad: int, margin: int) -> list[int]:
+    """The frame index shown in each tile, row by row."""
+    return [read_frame_index(sheet.convert("RGB").crop((
+        margin + c * (width + pad), margin + r * (height + pad),
+        margin + c * (width + pad) + width, margin + r * (height + pad) + height)))
+        for r in range(rows) for c in range(columns)]
+
+
+def test_sprite_sheet_laid_out_as_asked(bucket: oss2.Bucket, emulator: LiveServer) -> None:
+    from PIL import Image
+
+    result = bucket.async_process_object(
+        "v.mp4", f"video/sprite,f_png,sw_64,inter_1000,tw_3,th_2,pad_2,margin_4"
+                 f"|sys/saveas,o_{b64('sprites/v')}")
+    assert wait_for(emulator, result.task_id)["status"] == "Success"
+    sheet = Image.open(io.BytesIO(bucket.get_object("sprites/v_0_1.png").read()))
+    assert (sheet.format, sheet.size) == ("PNG", (3 * 64 + 2 * 2 + 2 * 4, 2 * 48 + 2 + 2 * 4))
+    assert tiles(sheet, 3, 2, 64, 48, 2, 4) == [0, 25, 50, 75, 100, 125]
+    assert not bucket.object_exists("sprites/v_0_2.png")
+
+
+def test_v2_sprite_average_mode_over_two_sheets(bucket: oss2.Bucket, emulator: LiveServer) -> None:
+    from PIL import Image
+
+    client = v2_client(emulator)
+    result = client.async_process_object(oss.AsyncProcessObjectRequest(
+        bucket="media", key="v.mp4",
+        process=f"video/sprite,f_jpg,m_avg,num_4,psw_50,tw_2,th_1,pad_0,margin_0|sys/saveas,o_{b64('avg')}"))
+    assert wait_for(emulator, result.task_id)["status"] == "Success"
+    shown = []
+    for n in (1, 2):
+        sheet = Image.open(io.BytesIO(bucket.get_object(f"avg_0_{n}.jpg").read()))
+        assert (sheet.format, sheet.size) == ("JPEG", (192, 72))
+        shown += tiles(sheet, 2, 1, 96, 72, 0, 0)
+    assert shown == [18, 56, 93, 131]  # the middle of each quarter of 6 s at 25 fps
+
+
+def test_sprite_refusals_and_a_sheet_too_large(bucket: oss2.Bucket, emulator: LiveServer) -> None:
+    for process, parameter in (("video/sprite,f_jpg,m_dhash", "'m'"), ("video/sprite,f_jpg,m_avg", "'num'"),
+                               ("video/sprite,f_jpg,tw_101", "'tw'"), ("video/sprite,sw_64", "'f'")):
+        with pytest.raises(oss2.exceptions.OssError) as err:
+            bucket.async_process_object("v.mp4", f"{process}|sys/saveas,o_{b64('s')}")
+        assert err.value.status == 400 and parameter in err.value.message, err.value.message
+    assert not [t for t in emulator.tasks() if t["service"] == "oss"]
+    result = bucket.async_process_object("v.mp4",
+                                         f"video/sprite,f_jpg,sw_4096,tw_5|sys/saveas,o_{b64('big')}")
+    task = wait_for(emulator, result.task_id)
+    assert (task["status"], task["code"]) == ("Failed", "InvalidArgument")
+    assert not bucket.object_exists("big_0_1.jpg")

@@ -18,7 +18,15 @@ from emulator.media.transcode import (
 from emulator.services.oss.async_convert import plan_parameter
 from emulator.services.oss.async_jobs import parse_operation
 from emulator.services.oss.convert_params import Conversion, parse_conversion
-from emulator.services.oss.snapshot_params import Snapshots, parse_snapshots, snapshot_geometry, snapshot_keys
+from emulator.services.oss.snapshot_params import (
+    Snapshots,
+    Sprite,
+    parse_snapshots,
+    parse_sprite,
+    sheet_size,
+    snapshot_geometry,
+    snapshot_keys,
+)
 
 SOURCE = SourceMedia(duration=6.0, width=192, height=144, fps=25.0, video_codec="h264", audio_codec="aac",
                      sample_rate=44100, channels=2)
@@ -153,3 +161,17 @@ def test_snapshots_parameters_geometry_and_names() -> None:
     assert snapshot_keys("out/v", "jpg", 2) == ["out/v_0_1.jpg", "out/v_0_2.jpg"]
     assert snapshot_keys("out.d/v.png", "png", 2) == ["out.d/v.png", "out.d/v.png"]
     assert isinstance(parse_operation("video/snapshots,f_jpg"), Snapshots)
+
+
+def test_sprite_parameters_and_sheet_size() -> None:
+    sprite = parse_sprite("sprite,f_jpg,sw_100,sh_100,inter_10000,tw_10,th_10,pad_0,margin_0")
+    assert sprite == Sprite(Snapshots("jpg", inter_ms=10000, w=100, h=100), "interval", (10, 10, 0, 0))
+    assert parse_sprite("sprite,f_png,m_key,psw_50").mode == "keyframe"
+    assert parse_sprite("sprite,f_png,m_avg,num_3").tile == (6, 6, 2, 2)
+    assert sheet_size((3, 2, 2, 4), 64, 48) == (204, 106)
+    for text, parameter in (("sprite,f_jpg,m_dhash", "'m'"), ("sprite,f_jpg,m_x", "'m'"),
+                            ("sprite,f_jpg,m_avg", "'num'"), ("sprite,f_jpg,thr_101", "'thr'"),
+                            ("sprite,f_jpg,pad_-1", "'pad'"), ("sprite,f_jpg,w_100", "'w'")):
+        with pytest.raises(ServiceError) as err:
+            parse_sprite(text)
+        assert parameter in err.value.message, (text, err.value.message)

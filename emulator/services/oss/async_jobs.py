@@ -1,7 +1,7 @@
 """The body of an AsyncProcessObject request parsed into a job: which operation
-(`video/animation`, `video/convert`, `audio/convert`, `video/snapshots`), where it is saved and
-which topic hears of it. Everything here is checked before a task exists; other operations are
-400 NotImplemented."""
+(`video/animation`, `video/convert`, `audio/convert`, `video/snapshots`, `video/sprite`), where
+it is saved and which topic hears of it. Everything here is checked before a task exists; other
+operations are 400 NotImplemented."""
 
 from __future__ import annotations
 
@@ -16,12 +16,12 @@ from emulator.services.oss.process import (
     parse_animation,
     parse_async_systems,
 )
-from emulator.services.oss.snapshot_params import Snapshots, parse_snapshots
+from emulator.services.oss.snapshot_params import Snapshots, Sprite, parse_snapshots, parse_sprite
 
 
 @dataclass(frozen=True)
 class AsyncJob:
-    operation: Animation | Conversion | Snapshots
+    operation: Animation | Conversion | Snapshots | Sprite
     save: SaveAs
     notify_topic: str | None = None
 
@@ -30,16 +30,20 @@ class AsyncJob:
         """The operation as OSS names it ("video/animation"), for fault rules and events."""
         if isinstance(self.operation, Conversion):
             return self.operation.operation
+        if isinstance(self.operation, Sprite):
+            return "video/sprite"
         return "video/snapshots" if isinstance(self.operation, Snapshots) else "video/animation"
 
 
-def parse_operation(text: str) -> Animation | Conversion | Snapshots:
+def parse_operation(text: str) -> Animation | Conversion | Snapshots | Sprite:
     family, _, rest = text.partition("/")
     action = rest.split(",", 1)[0]
     if (family, action) in (("video", "convert"), ("audio", "convert")):
         return parse_conversion(family, rest)
     if (family, action) == ("video", "snapshots"):
         return parse_snapshots(rest)
+    if (family, action) == ("video", "sprite"):
+        return parse_sprite(rest)
     if family != "video":
         raise not_served(family or text)
     return parse_animation(rest)

@@ -1,7 +1,7 @@
 """`x-oss-async-process` (AsyncProcessObject): `video/animation`, `video/convert`,
-`audio/convert` and `video/snapshots` saved with `sys/saveas`, run as a task (timeline in
-/_emulator/tasks, task fault rules of service "oss"), with an optional MNS notification
-(`/notify,topic_<b64>`) when it ends.
+`audio/convert`, `video/snapshots` and `video/sprite` saved with `sys/saveas`, run as a task
+(timeline in /_emulator/tasks, task fault rules of service "oss"), with an optional MNS
+notification (`/notify,topic_<b64>`) when it ends.
 
 The tasks run on the shared task runner (core/tasks.py); this module owns their documents
 ("oss-task") and what resuming one after a restart means.
@@ -35,7 +35,7 @@ from emulator.services.oss.bodies import read_small_body
 from emulator.services.oss.convert_params import Conversion
 from emulator.services.oss.model import OssModel, check_bucket_name, check_object_name
 from emulator.services.oss.process import Animation
-from emulator.services.oss.snapshot_params import Snapshots
+from emulator.services.oss.snapshot_params import Snapshots, Sprite
 
 Ctx = RequestContext[OssModel]
 
@@ -129,7 +129,7 @@ class AsyncProcessor:
                 raise TaskFailure(faults.fail["code"], faults.fail.get("message", ""))
             if isinstance(job.operation, Conversion):
                 size = await run_conversion(self.rt, self.model, ns, task, job.operation)
-            elif isinstance(job.operation, Snapshots):
+            elif isinstance(job.operation, Snapshots | Sprite):
                 size = await run_snapshots(self.rt, self.model, ns, task, job.operation)
             else:
                 size = await self._render(ns, task, job.operation)
