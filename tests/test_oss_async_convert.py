@@ -231,7 +231,7 @@ REFUSALS = [
     ("audio/convert,f_mp4", 400, "InvalidArgument", "The value of 'f' of convert must be one of"),
     ("audio/convert,f_mp3,vcodec_h264", 400, "InvalidArgument", "The parameter 'vcodec' of convert is not"),
     ("video/convert,f_mp4", 400, "InvalidArgument", "Asynchronous processing needs one sys/saveas."),
-    ("video/concat,f_mp4", 400, "NotImplemented", "The emulator does not serve 'video/concat' processing."),
+    ("audio/concat,f_mp3", 400, "NotImplemented", "The emulator does not serve 'audio/concat' processing."),
 ]
 
 
@@ -262,14 +262,15 @@ def test_v2_sdk_sees_the_refusal(bucket: oss2.Bucket, emulator: LiveServer) -> N
 VOCABULARY = ["ss", "t", "f", "vn", "vcodec", "fps", "fpsopt", "pixfmt", "s", "sopt", "scaletype", "arotate",
               "g", "vb", "vbopt", "crf", "maxrate", "bufsize", "an", "acodec", "ar", "aropt", "ac", "acopt",
               "ab", "abopt", "aq", "adepth", "sn", "num", "inter", "w", "h", "pw", "ph", "m", "thr", "sw",
-              "sh", "psw", "psh", "tw", "th", "pad", "margin", "x", ""]
+              "sh", "psw", "psh", "tw", "th", "pad", "margin", "align", "o", "x", ""]
 VALUES = ["", "0", "1", "2", "-1", "mp4", "webm", "mp3", "jpg", "png", "avg", "dhash", "h264", "vp9", "copy",
           "opus", "aac", "640x", "x480",
           "64x64", "1e3", "29.97", "44100", "yuva420p", "fit", "99999999999", "%00", "_", ",", "é"]
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(operation=st.sampled_from(["video/convert", "audio/convert", "video/snapshots", "video/sprite"]),
+@given(operation=st.sampled_from(["video/convert", "audio/convert", "video/snapshots", "video/sprite",
+                                   "video/concat", "video/concat,f_mp4,vcodec_h264,acodec_aac/pre"]),
        pairs=st.lists(st.tuples(st.sampled_from(VOCABULARY), st.sampled_from(VALUES) | st.text(max_size=6)),
                       max_size=8),
        tail=st.sampled_from(["|sys/saveas,o_eA", "|sys/saveas,o_eA/notify,topic_dA", "", "|sys/saveas",
@@ -418,3 +419,67 @@ def test_sprite_refusals_and_a_sheet_too_large(bucket: oss2.Bucket, emulator: Li
     task = wait_for(emulator, result.task_id)
     assert (task["status"], task["code"]) == ("Failed", "InvalidArgument")
     assert not bucket.object_exists("big_0_1.jpg")
+
+
+# ---- video/concat ---------------------------------------------------------------------------------
+
+SMALL = FIXTURE.parent / "counter_64x48_5fps_4s.mp4"  # no audio
+BIG = FIXTURE.parent / "counter_320x240_10fps_12s_gop10.mp4"  # no audio
+JOINED = (f"f_mp4,vcodec_h264,fps_10,acodec_aac,ac_1,ar_44100,align_1/pre,o_{b64('small.mp4')},ss_1000,"
+          f"t_1000/sur,o_{b64('big.mp4')},t_1000")
+
+
+def frame_indices(data: bytes, positions: tuple[int, ...]) -> list[int]:
+    with av.open(io.BytesIO(data)) as container:
+        images = [f.to_image() for f in container.decode(container.streams.video[0])]
+    return [read_frame_index(images[p]) for p in positions]
+
+
+def test_concat_pre_source_sur_aligned_on_the_source(bucket: oss2.Bucket, emulator: LiveServer) -> None:
+    bucket.put_object_from_file("small.mp4", str(SMALL))
+    bucket.put_object_from_file("big.mp4", str(BIG))
+    result = bucket.async_process_object("v.mp4", f"video/concat,{JOINED}|sys/saveas,o_{b64('joined.mp4')}")
+    assert result.task_id.startswith("MediaConvert-")
+    assert wait_for(emulator, result.task_id)["status"] == "Success"
+    data = bucket.get_object("joined.mp4").read()
+    found = decode(data)
+    assert (found.video, found.width, found.height, found.fps) == ("h264", 192, 144, 10.0)
+    assert found.frames == 80 and found.duration == pytest.approx(8.0, abs=0.15)  # 1 s + 6 s + 1 s
+    assert (found.audio, found.channels, found.sample_rate) == ("aac", 1, 44100)
+    # small.mp4 from 1 s (5 fps: frame 5), then v.mp4 from its start, then big.mp4 from its start
+    assert frame_indices(data, (0, 10, 40, 70)) == [5, 0, 75, 0]
+
+
+def test_v2_concat_cut_to_its_own_window(bucket: oss2.Bucket, emulator: LiveServer) -> None:
+    bucket.put_object_from_file("small.mp4", str(SMALL))
+    bucket.put_object_from_file("big.mp4", str(BIG))
+    client = v2_client(emulator)
+    result = client.async_process_object(oss.AsyncProcessObjectRequest(
+        bucket="media", key="v.mp4",
+        process=f"video/concat,ss_6000,t_1500,{JOINED}|sys/saveas,o_{b64('cut.mp4')}"))
+    assert wait_for(emulator, result.task_id)["status"] == "Success"
+    data = bucket.get_object("cut.mp4").read()
+    found = decode(data)
+    assert found.frames == 15 and found.duration == pytest.approx(1.5, abs=0.15)
+    assert frame_indices(data, (0, 10)) == [125, 0]  # 5 s into v.mp4, then big.mp4's start
+
+
+def test_concat_refusals_and_a_missing_part(bucket: oss2.Bucket, emulator: LiveServer) -> None:
+    for process, code, parameter in (
+            (f"video/concat,f_mp4/pre,o_{b64('x.mp4')}", "InvalidArgument", "'vcodec'"),
+            ("video/concat,f_mp4,vcodec_h264,acodec_aac/mid,o_eA", "InvalidArgument", "'mid'"),
+            ("video/concat,f_mp4,vcodec_h264,acodec_aac/pre,ss_10", "MissingArgument", "'o'"),
+            ("video/concat,f_mp4,vcodec_h264,acodec_aac,align_2/pre,o_eA", "InvalidArgument", "'align'"),
+            ("video/concat,f_mp4,vcodec_h264,acodec_aac" + "/sur,o_eA" * 11, "InvalidArgument", "at most 11"),
+            ("video/concat,f_mp4,vcodec_h264,acodec_aac,bogus_1/pre,o_eA", "InvalidArgument", "'bogus'")):
+        with pytest.raises(oss2.exceptions.OssError) as err:
+            bucket.async_process_object("v.mp4", f"{process}|sys/saveas,o_{b64('c.mp4')}")
+        assert (err.value.status, err.value.code) == (400, code)
+        assert parameter in err.value.message, err.value.message
+    assert not [t for t in emulator.tasks() if t["service"] == "oss"]
+    result = bucket.async_process_object(
+        "v.mp4", f"video/concat,f_mp4,vcodec_h264,acodec_aac/pre,o_{b64('gone.mp4')}"
+                 f"|sys/saveas,o_{b64('c.mp4')}")
+    task = wait_for(emulator, result.task_id)
+    assert (task["status"], task["code"]) == ("Failed", "NoSuchKey")
+    assert not bucket.object_exists("c.mp4")

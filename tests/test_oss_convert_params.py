@@ -17,6 +17,7 @@ from emulator.media.transcode import (
 )
 from emulator.services.oss.async_convert import plan_parameter
 from emulator.services.oss.async_jobs import parse_operation
+from emulator.services.oss.concat_params import Concat, ConcatPart, parse_concat
 from emulator.services.oss.convert_params import Conversion, parse_conversion
 from emulator.services.oss.snapshot_params import (
     Snapshots,
@@ -129,7 +130,8 @@ def test_bad_values_name_the_parameter(family: str, text: str, parameter: str) -
 
 def test_operations_dispatch() -> None:
     assert isinstance(parse_operation("audio/convert,f_flac"), Conversion)
-    for text in ("video/concat,f_mp4", "audio/concat,f_mp3", "doc/convert"):
+    assert isinstance(parse_operation("video/concat,f_mp4,vcodec_h264,acodec_aac"), Concat)
+    for text in ("video/stitch,f_mp4", "audio/concat,f_mp3", "doc/convert"):
         with pytest.raises(ServiceError) as err:
             parse_operation(text)
         assert err.value.code == "NotImplemented"
@@ -175,3 +177,19 @@ def test_sprite_parameters_and_sheet_size() -> None:
         with pytest.raises(ServiceError) as err:
             parse_sprite(text)
         assert parameter in err.value.message, (text, err.value.message)
+
+
+def test_concat_parts_in_order_and_its_window() -> None:
+    job = parse_concat("concat,ss_500,t_2000,f_mkv,vcodec_h265,acodec_opus,align_2/sur,o_Yw,t_1000/pre,o_YQ"
+                       "/pre,o_Yg,ss_250")
+    assert job.parts == (ConcatPart("a"), ConcatPart("b", 0.25), ConcatPart(None), ConcatPart("c", 0.0, 1.0))
+    assert job.align == 2 and job.conversion.clip == Clip(0, 0.5, 2.0)
+    assert job.conversion.operation == "video/concat" and job.conversion.spec.container == "mkv"
+    for text, parameter in (("concat,f_mp4,vcodec_h264", "'acodec'"),
+                            ("concat,f_mp4,vn_1,acodec_copy", "'acodec'"),
+                            ("concat,f_mp3,align_1", "'align'"), ("concat,f_mp3/pre,o_YQ,x_1", "'x'"),
+                            ("concat,f_mp3/pre,o_+", "pre object name")):
+        with pytest.raises(ServiceError) as err:
+            parse_concat(text)
+        assert parameter in err.value.message, (text, err.value.message)
+    assert parse_concat("concat,f_mp3").parts == (ConcatPart(None),)

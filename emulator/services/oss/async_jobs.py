@@ -1,12 +1,13 @@
-"""The body of an AsyncProcessObject request parsed into a job: which operation
-(`video/animation`, `video/convert`, `audio/convert`, `video/snapshots`, `video/sprite`), where
-it is saved and which topic hears of it. Everything here is checked before a task exists; other
+"""The body of an AsyncProcessObject request parsed into a job: which operation (`video/animation`,
+`video/convert`, `audio/convert`, `video/concat`, `video/snapshots`, `video/sprite`), where it is
+saved and which topic hears of it. Everything here is checked before a task exists; other
 operations are 400 NotImplemented."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from emulator.services.oss.concat_params import Concat, parse_concat
 from emulator.services.oss.convert_params import Conversion, parse_conversion
 from emulator.services.oss.process import (
     Animation,
@@ -21,7 +22,7 @@ from emulator.services.oss.snapshot_params import Snapshots, Sprite, parse_snaps
 
 @dataclass(frozen=True)
 class AsyncJob:
-    operation: Animation | Conversion | Snapshots | Sprite
+    operation: Animation | Conversion | Concat | Snapshots | Sprite
     save: SaveAs
     notify_topic: str | None = None
 
@@ -30,22 +31,26 @@ class AsyncJob:
         """The operation as OSS names it ("video/animation"), for fault rules and events."""
         if isinstance(self.operation, Conversion):
             return self.operation.operation
+        if isinstance(self.operation, Concat):
+            return "video/concat"
         if isinstance(self.operation, Sprite):
             return "video/sprite"
         return "video/snapshots" if isinstance(self.operation, Snapshots) else "video/animation"
 
 
-def parse_operation(text: str) -> Animation | Conversion | Snapshots | Sprite:
+def parse_operation(text: str) -> Animation | Conversion | Concat | Snapshots | Sprite:
     family, _, rest = text.partition("/")
     action = rest.split(",", 1)[0]
     if (family, action) in (("video", "convert"), ("audio", "convert")):
         return parse_conversion(family, rest)
+    if (family, action) == ("video", "concat"):
+        return parse_concat(rest)
     if (family, action) == ("video", "snapshots"):
         return parse_snapshots(rest)
     if (family, action) == ("video", "sprite"):
         return parse_sprite(rest)
     if family != "video":
-        raise not_served(family or text)
+        raise not_served(f"{family}/{action}" if family and action else text)
     return parse_animation(rest)
 
 

@@ -1,5 +1,5 @@
-"""`x-oss-async-process` (AsyncProcessObject): `video/animation`, `video/convert`,
-`audio/convert`, `video/snapshots` and `video/sprite` saved with `sys/saveas`, run as a task
+"""`x-oss-async-process` (AsyncProcessObject): `video/animation`, `video/convert`, `audio/convert`,
+`video/concat`, `video/snapshots` and `video/sprite` saved with `sys/saveas`, run as a task
 (timeline in /_emulator/tasks, task fault rules of service "oss"), with an optional MNS
 notification (`/notify,topic_<b64>`) when it ends.
 
@@ -32,6 +32,7 @@ from emulator.services.oss.async_convert import TaskFailure, run_conversion
 from emulator.services.oss.async_jobs import AsyncJob, parse_async_body
 from emulator.services.oss.async_snapshots import run_snapshots
 from emulator.services.oss.bodies import read_small_body
+from emulator.services.oss.concat_params import Concat
 from emulator.services.oss.convert_params import Conversion
 from emulator.services.oss.model import OssModel, check_bucket_name, check_object_name
 from emulator.services.oss.process import Animation
@@ -127,7 +128,7 @@ class AsyncProcessor:
                 "action": "AsyncProcessObject", "bucket": task["Bucket"], "task_type": job.name})
             if faults.fail is not None:
                 raise TaskFailure(faults.fail["code"], faults.fail.get("message", ""))
-            if isinstance(job.operation, Conversion):
+            if isinstance(job.operation, Conversion | Concat):
                 size = await run_conversion(self.rt, self.model, ns, task, job.operation)
             elif isinstance(job.operation, Snapshots | Sprite):
                 size = await run_snapshots(self.rt, self.model, ns, task, job.operation)

@@ -64,8 +64,8 @@ class Conversion:
     clip: Clip
 
 
-def _invalid(key: str, message: str) -> ServiceError:
-    return invalid_argument(f"The parameter {key!r} of convert {message}")
+def _invalid(p: _Params, key: str, message: str) -> ServiceError:
+    return invalid_argument(f"The parameter {key!r} of {p.action} {message}")
 
 
 def _one_of(values: tuple[str, ...]) -> str:
@@ -81,7 +81,7 @@ def _option(p: _Params, key: str) -> str:
     if raw is None:
         return "fixed"
     if raw not in OPTIONS:
-        raise _invalid(key, f"must be 0, 1 or 2, not {raw!r}.")
+        raise _invalid(p, key, f"must be 0, 1 or 2, not {raw!r}.")
     return OPTIONS[raw]
 
 
@@ -90,7 +90,7 @@ def _fps(p: _Params) -> float | None:
     if raw is None:
         return None
     if not _FPS.match(raw) or not 0 < float(raw) <= 240:
-        raise _invalid("fps", f"must be a frame rate in (0, 240], not {raw!r}.")
+        raise _invalid(p, "fps", f"must be a frame rate in (0, 240], not {raw!r}.")
     return float(raw)
 
 
@@ -100,10 +100,10 @@ def _size(p: _Params) -> tuple[int | None, int | None] | None:
         return None
     match = _SIZE.match(raw)
     if not match or not (match.group(1) or match.group(2)):
-        raise _invalid("s", f"must be <width>x<height>, <width>x or x<height>, not {raw!r}.")
+        raise _invalid(p, "s", f"must be <width>x<height>, <width>x or x<height>, not {raw!r}.")
     sides = tuple(int(side) if side else None for side in match.groups())
     if any(side is not None and (side % 2 or not 64 <= side <= 4096) for side in sides):
-        raise _invalid("s", f"must have even sides in [64, 4096], not {raw!r}.")
+        raise _invalid(p, "s", f"must have even sides in [64, 4096], not {raw!r}.")
     return sides  # type: ignore[return-value]
 
 
@@ -111,31 +111,32 @@ def _refuse(p: _Params, keys: tuple[str, ...], reason: str) -> None:
     """Parameters that would do nothing here are refused rather than ignored."""
     for key in keys:
         if key in p.pairs:
-            raise _invalid(key, reason)
+            raise _invalid(p, key, reason)
 
 
 def _video(p: _Params, container: str) -> VideoSettings:
     codec = _choice(p, "vcodec", VIDEO_CODECS, "copy")
     allowed = CONTAINER_VIDEO_CODECS.get(container)
     if allowed and codec not in allowed:
-        raise _invalid("vcodec", f"must be {_one_of(allowed)} with f_{container}, not {codec!r}.")
+        raise _invalid(p, "vcodec", f"must be {_one_of(allowed)} with f_{container}, not {codec!r}.")
     if codec == "vp9" and container not in VP9_CONTAINERS:
-        raise _invalid("vcodec", f"vp9 cannot be stored in f_{container} (only {', '.join(VP9_CONTAINERS)}).")
+        raise _invalid(p, "vcodec", f"vp9 cannot be stored in f_{container} "
+                       f"(only {', '.join(VP9_CONTAINERS)}).")
     if codec == "copy":
         _refuse(p, VIDEO_ENCODING, "needs vcodec set to an encoder: a copied stream keeps its own settings.")
         return VideoSettings()
     bitrate = p.int("vb", 10_000, 100_000_000)
     crf = p.int("crf", 0, 51)
     if bitrate is not None and crf is not None:
-        raise _invalid("crf", "cannot be set together with vb.")
+        raise _invalid(p, "crf", "cannot be set together with vb.")
     max_bitrate = p.int("maxrate", 10_000, 100_000_000)
     buffer_size = p.int("bufsize", 10_000, 200_000_000)
     if (max_bitrate is None) != (buffer_size is None):
-        raise _invalid("bufsize" if buffer_size is None else "maxrate", "must be set together with "
+        raise _invalid(p, "bufsize" if buffer_size is None else "maxrate", "must be set together with "
                        f"{'maxrate' if buffer_size is None else 'bufsize'}.")
     pixel_format = _choice(p, "pixfmt", PIXEL_FORMATS, "") or None
     if pixel_format == "yuva420p" and codec != "vp9":
-        raise _invalid("pixfmt", "yuva420p needs vcodec_vp9.")
+        raise _invalid(p, "pixfmt", "yuva420p needs vcodec_vp9.")
     return VideoSettings(
         codec=codec, bitrate=bitrate, bitrate_option=_option(p, "vbopt"),
         crf=float(crf) if crf is not None else None, max_bitrate=max_bitrate, buffer_size=buffer_size,
@@ -149,7 +150,7 @@ def _audio(p: _Params, container: str) -> AudioSettings:
     allowed = CONTAINER_AUDIO_CODECS.get(container)
     codec = _choice(p, "acodec", AUDIO_CODECS, allowed[0] if allowed else "copy")
     if allowed and codec not in allowed:
-        raise _invalid("acodec", f"must be {_one_of(allowed)} with f_{container}, not {codec!r}.")
+        raise _invalid(p, "acodec", f"must be {_one_of(allowed)} with f_{container}, not {codec!r}.")
     if codec == "copy":
         _refuse(p, AUDIO_ENCODING, "needs acodec set to an encoder: a copied stream keeps its own settings.")
         return AudioSettings()
@@ -157,18 +158,18 @@ def _audio(p: _Params, container: str) -> AudioSettings:
     if sample_rate is not None:
         rates = CODEC_SAMPLE_RATES.get(codec, SAMPLE_RATES)
         if sample_rate not in rates:
-            raise _invalid("ar", f"must be one of {', '.join(map(str, rates))} for acodec_{codec}, "
+            raise _invalid(p, "ar", f"must be one of {', '.join(map(str, rates))} for acodec_{codec}, "
                            f"not {sample_rate}.")
     channels = p.int("ac", 1, 8)
     if channels is not None and channels > CODEC_MAX_CHANNELS.get(codec, 8):
-        raise _invalid("ac", f"must be at most {CODEC_MAX_CHANNELS[codec]} for acodec_{codec}.")
+        raise _invalid(p, "ac", f"must be at most {CODEC_MAX_CHANNELS[codec]} for acodec_{codec}.")
     bitrate = p.int("ab", 1000, 10_000_000)
     quality = p.int("aq", 0, 100)
     if bitrate is not None and quality is not None:
-        raise _invalid("aq", "cannot be set together with ab.")
+        raise _invalid(p, "aq", "cannot be set together with ab.")
     depth = p.int("adepth", 16, 24)
     if depth is not None and (depth not in (16, 24) or codec != "flac"):
-        raise _invalid("adepth", "must be 16 or 24, with acodec_flac only.")
+        raise _invalid(p, "adepth", "must be 16 or 24, with acodec_flac only.")
     _option(p, "acopt")  # checked, not honoured: the channels are always as asked (README)
     return AudioSettings(
         codec=codec, bitrate=bitrate, bitrate_option=_option(p, "abopt"), quality=quality,
@@ -179,6 +180,14 @@ def _audio(p: _Params, container: str) -> AudioSettings:
 def parse_conversion(family: str, text: str) -> Conversion:
     """`family` is "video" or "audio"; `text` the action and its parameters ("convert,f_mp4,...")."""
     p = _split_action(text)
+    conversion = conversion_parameters(p, family)
+    p.done()
+    return conversion
+
+
+def conversion_parameters(p: _Params, family: str) -> Conversion:
+    """The output parameters of a convert (or concat) action, taken from `p`; what is left in
+    `p` is for the caller."""
     operation = f"{family}/{p.action}"
     containers = AUDIO_CONTAINERS if family == "audio" else VIDEO_CONTAINERS + AUDIO_CONTAINERS
     container = _choice(p, "f", containers, "")
@@ -191,13 +200,13 @@ def parse_conversion(family: str, text: str) -> Conversion:
         no_video = _flag(p, "vn")
         no_audio = _flag(p, "an")
         if container in VIDEO_ONLY_CONTAINERS and not no_audio:
-            raise _invalid("an", f"must be 1 with f_{container}: the emulator writes {container} files "
+            raise _invalid(p, "an", f"must be 1 with f_{container}: the emulator writes {container} files "
                            f"without audio (the muxer takes only PCM audio).")
         _flag(p, "sn")  # subtitles are never carried over (see README)
         if audio_only and no_audio:
-            raise _invalid("an", f"cannot be 1 with the audio container f_{container}.")
+            raise _invalid(p, "an", f"cannot be 1 with the audio container f_{container}.")
         if no_video and no_audio:
-            raise _invalid("an", "cannot be 1 together with vn_1: the output would be empty.")
+            raise _invalid(p, "an", "cannot be 1 together with vn_1: the output would be empty.")
         if audio_only or no_video:
             _refuse(p, ("vcodec", *VIDEO_ENCODING), "has no effect on an output without video.")
         video = None if audio_only or no_video else _video(p, container)
@@ -207,6 +216,5 @@ def parse_conversion(family: str, text: str) -> Conversion:
     if no_audio:
         _refuse(p, ("acodec", *AUDIO_ENCODING), "has no effect on an output without audio.")
     audio = None if no_audio else _audio(p, container)
-    p.done()
     return Conversion(operation, OutputSpec(container, video, audio, field=operation),
                       Clip(0, start / 1000, duration / 1000))
