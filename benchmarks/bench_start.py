@@ -8,6 +8,10 @@ open port), to the first 200 (ready: every request is served), and the process's
 at its first answer and once it is idle after the first 200. As baselines measured in the same
 run, interleaved with it: a bare `python -c pass` (which no Python server can beat) and, with
 --baseline, `python -m emulator serve` run from another checkout (an older commit, say).
+
+Then the memory floor under the idle RSS: the resident memory of a Python that only imports
+what every start needs, in layers (the server stack and SQLite, then pydantic with one model, then the
+emulator's core), none of which a lazier start could leave out.
 """
 
 from __future__ import annotations
@@ -75,6 +79,30 @@ def time_bare_python() -> float:
     return time.perf_counter() - start
 
 
+# Each layer imports everything the one before it did.
+FLOOR_LAYERS = {
+    "python": "",
+    "+ asyncio (with ssl), uvicorn, Starlette, sqlite3":
+        "import asyncio, sqlite3, uvicorn, starlette.applications, starlette.responses",
+    "+ pydantic and one model (every emulator document is one)":
+        "from pydantic import BaseModel\nclass Document(BaseModel):\n    x: int = 0",
+    "+ the emulator's core (runtime, store, clock, faults, pipeline), no service":
+        "import emulator.core.runtime, emulator.core.pipeline",
+}
+RSS_OF_SELF = "\nprint(open('/proc/self/statm').read().split()[1])"
+
+
+def memory_floor() -> list[tuple[str, float]]:
+    """(layer, RSS in MB of a fresh Python importing that layer and the ones before it)."""
+    rows, code = [], ""
+    for layer, imports in FLOOR_LAYERS.items():
+        code += imports + "\n"
+        pages = subprocess.run([sys.executable, "-c", code + RSS_OF_SELF], capture_output=True, text=True,
+                               check=True).stdout
+        rows.append((layer, int(pages) * os.sysconf("SC_PAGE_SIZE") / 2**20))
+    return rows
+
+
 def seconds(label: str, values: list[float]) -> str:
     return (f"{label} after median {statistics.median(values):.3f} s (best {min(values):.3f}, "
             f"worst {max(values):.3f})")
@@ -112,6 +140,9 @@ def main() -> None:
         for index, what in ((0, "first answer"), (1, "ready")):
             ratio = statistics.median(r[index] for r in runs) / statistics.median(r[index] for r in base_runs)
             print(f"ratio of medians, {what}: {ratio:.2f}")
+    print("memory floor (RSS of a fresh Python importing only this much):")
+    for layer, mb in memory_floor():
+        print(f"  {mb:5.1f} MB  {layer}")
 
 
 if __name__ == "__main__":

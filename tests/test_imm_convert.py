@@ -5,10 +5,12 @@ frame index in every frame, so each output frame tells which source frame it is.
 from __future__ import annotations
 
 import io
+import subprocess
 
 import pytest
 from PIL import Image
 
+from emulator.media.ffmpeg import ffmpeg_exe
 from emulator.media.framecode import read_frame_index
 from emulator.testing.server import LiveServer
 from tests.imm_support import animation_frames, convert, wait_for_task, world
@@ -85,6 +87,26 @@ def test_gif_palette_is_generated_for_the_frames(emulator: LiveServer) -> None:
     # ffmpeg's default GIF palette is the fixed 6x6x6 web cube (+ greys); the generated one holds
     # the frames' own colours, e.g. the fixture's (20, 40, 90) background.
     assert any(abs(r - 20) + abs(g - 40) + abs(b - 90) < 12 for r, g, b in colours)
+
+
+def test_a_still_scene_makes_an_animation_too(emulator: LiveServer, tmp_path) -> None:
+    """Identical sampled frames are merged by libwebp, down to one still picture: the task still
+    succeeds and meters every sampled frame (it used to fail, counting the frames in the file)."""
+    still = tmp_path / "still.mp4"
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
+                    "color=c=0x204060:s=64x48:r=10:d=2", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+                    str(still)], check=True)
+    client, bucket = world(emulator)
+    bucket.put_object_from_file("in/still.mp4", str(still))
+    for fmt, stored in (("webp", 1), ("gif", 4)):
+        uri = f"oss://media/out/still.{fmt}"
+        task = wait_for_task(client, "p", convert(client, animation(Format=fmt, URI=uri, Interval=0.5),
+                                                  sources=[{"URI": "oss://media/in/still.mp4"}]))
+        assert task.status == "Succeeded", task.message
+        image = Image.open(io.BytesIO(bucket.get_object(f"out/still.{fmt}").read()))
+        assert (image.format, image.size, getattr(image, "n_frames", 1)) == (fmt.upper(), (64, 48), stored)
+    billing = emulator.admin("GET", "billing")["imm"]["items"]
+    assert [i["quantity"] for i in billing if i["billable_item"] == "MediaAnimation"] == [8]
 
 
 def test_snapshots_and_uri_placeholders(emulator: LiveServer) -> None:

@@ -16,12 +16,13 @@ from hypothesis import strategies as st
 from emulator.testing.server import LiveServer
 from tests.imm_support import imm_client
 
-ACTIONS = ["CreateProject", "GetProject", "UpdateProject", "DeleteProject", "ListProjects",
+ACTIONS = ["CreateProject", "GetProject", "UpdateProject", "DeleteProject", "ListProjects", "AttachOSSBucket",
+           "GetOSSBucketAttachment", "DetachOSSBucket", "ListAttachedOSSBuckets",
            "CreateMediaConvertTask", "GetTask", "ListTasks", "DetectMediaMeta", "GenerateVideoPlaylist"]
 KEYS = ["ProjectName", "Sources", "Targets", "TargetGroups", "Notification", "Tags", "UserData",
         "AlignmentIndex", "TaskId", "TaskType", "RequestDefinition", "MaxResults", "NextToken", "Sort",
         "Order", "Status", "TaskTypes", "StartTimeRange", "Tag", "Prefix", "Description", "CredentialConfig",
-        "SourceURI", "MasterURI", "SourceStartTime", "SourceDuration", "OverwritePolicy"]
+        "SourceURI", "MasterURI", "SourceStartTime", "SourceDuration", "OverwritePolicy", "OSSBucket"]
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False) | st.text(max_size=8),

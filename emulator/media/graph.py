@@ -102,24 +102,30 @@ def _raw_input(width: int, height: int, rate: float | str):
                         framerate=rate).video
 
 
-def _encode_animation(stream, fmt: str, frame_rate: float, out: Path) -> list[str]:
+def _encode_animation(stream, fmt: str, frame_rate: float, out: Path,
+                      encoded_log: Path | None = None) -> list[str]:
     """GIF with a palette made for these frames; WebP lossy, looping. Every frame (the last one
-    too) carries the same delay: GIF counts in 1/100 s, WebP in 1/1000 s."""
+    too) carries the same delay: GIF counts in 1/100 s, WebP in 1/1000 s. With `encoded_log`,
+    ffmpeg writes there a line per frame it hands the encoder."""
     ticks = 100 if fmt == "gif" else 1000
     delay = frame_delay(frame_rate, ticks)
     # Timestamps one delay apart, and the fps filter gives every frame (the last one included)
     # that duration, which the GIF muxer uses for the last frame's delay.
     stream = (stream.filter("settb", f"1/{ticks}").filter("setpts", f"N*{delay}")
               .filter("fps", f"{ticks}/{delay}"))
+    # The file cannot tell how many frames went in: libwebp merges identical neighbours (a still
+    # scene can end as one still picture).
+    log = {"stats_enc_pre": str(encoded_log), "stats_enc_pre_fmt": "{n}"} if encoded_log else {}
     if fmt == "gif":
         split = stream.filter_multi_output("split")
         palette = split[0].filter("palettegen", stats_mode="full")
         stream = ffmpeg.filter([split[1], palette], "paletteuse", dither="sierra2_4a")
         output = stream.output(str(out), f="gif", loop=0, fps_mode="passthrough",
-                               enc_time_base=f"1/{ticks}")
+                               enc_time_base=f"1/{ticks}", **log)
     else:
         output = stream.output(str(out), f="webp", vcodec="libwebp_anim", loop=0, quality=80,
-                               pix_fmt="yuva420p", fps_mode="passthrough", enc_time_base=f"1/{ticks}")
+                               pix_fmt="yuva420p", fps_mode="passthrough", enc_time_base=f"1/{ticks}",
+                               **log)
     return output.compile(cmd=ffmpeg_exe(), overwrite_output=True)
 
 
@@ -131,9 +137,12 @@ def animation_command(width: int, height: int, fmt: str, frame_rate: float, out:
 
 
 def direct_animation_command(paths: list[Path], reads: list[Read], geometry: Geometry, fmt: str,
-                             frame_rate: float, out: Path, skip_files: Sequence[Path | None]) -> list[str]:
-    """The animation in one ffmpeg run, straight from the sources (few enough inputs)."""
-    return _encode_animation(sampled_frames(paths, reads, geometry, skip_files), fmt, frame_rate, out)
+                             frame_rate: float, out: Path, skip_files: Sequence[Path | None],
+                             encoded_log: Path | None = None) -> list[str]:
+    """The animation in one ffmpeg run, straight from the sources (few enough inputs); with
+    `encoded_log`, a line there per frame encoded."""
+    return _encode_animation(sampled_frames(paths, reads, geometry, skip_files), fmt, frame_rate, out,
+                             encoded_log)
 
 
 def image_sequence_command(width: int, height: int, fmt: str, pattern: Path,

@@ -22,7 +22,7 @@ from emulator.media.graph import (
     image_sequence_command,
     skip_filter,
 )
-from emulator.media.plan import Geometry, Read, SamplingPlan, frame_delay
+from emulator.media.plan import Geometry, Read, SamplingPlan
 
 # Seeking inputs per ffmpeg run: each open input holds a decoder, so memory bounds this.
 READS_PER_RUN = 16
@@ -232,34 +232,15 @@ def render_animation(paths: list[Path], plan: SamplingPlan, geometry: Geometry, 
                 if progress:
                     progress(min(frames, total) / total)
 
-            reads = list(plan.reads)
+            reads, encoded = list(plan.reads), Path(work) / "encoded.log"
             run_command(direct_animation_command(paths, reads, geometry, fmt, frame_rate, out,
-                                                 write_skip_files(reads, Path(work), "direct")), report)
-            shown = _frames_shown(out, fmt, frame_rate)
-            if shown != total:
-                raise MediaError(f"expected {total} frames from the source, got {shown}")
+                                                 write_skip_files(reads, Path(work), "direct"), encoded),
+                        report)
+            _check_count(len(encoded.read_text().split()), plan)
         else:
             encode_extracted(animation_command(geometry.out_w, geometry.out_h, fmt, frame_rate, out),
                              paths, plan, geometry, Path(work), progress, parts)
     return Rendered([out], total, geometry.out_w, geometry.out_h)
-
-
-def _frames_shown(path: Path, fmt: str, frame_rate: float) -> int:
-    """How many frame delays the animation lasts: the WebP encoder merges identical consecutive
-    frames into one longer frame, so the number of stored frames can be smaller."""
-    from PIL import Image  # loaded when a task first needs it, not at start
-
-    delay_ms = frame_delay(frame_rate, 100) * 10 if fmt == "gif" else frame_delay(frame_rate, 1000)
-    with Image.open(path) as image:
-        frames = getattr(image, "n_frames", 1)
-        if frames == 1:  # a one-frame WebP carries no duration
-            return 1
-        total_ms = 0
-        for index in range(frames):
-            image.seek(index)
-            image.load()  # the WebP reader sets a frame's duration when it decodes it
-            total_ms += image.info.get("duration", delay_ms)
-    return round(total_ms / delay_ms)
 
 
 def render_images(paths: list[Path], plan: SamplingPlan, geometry: Geometry, fmt: str, work: Path,

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from emulator.core.errors import ServiceError
 from emulator.core.ports import ObjectStore
 from emulator.core.runtime import Runtime
 from emulator.core.timefmt import iso_millis
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 PROJECT_KIND = "imm-project"
 TASK_KIND = "imm-task"
 USAGE_KIND = "imm-usage"
+ATTACHMENT_KIND = "imm-oss-attachment"  # keyed by bucket: GetOSSBucketAttachment names only the bucket
 
 _PROJECT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,127}$")
 PROJECT_LIMITS = ("ProjectMaxDatasetCount", "DatasetMaxBindCount", "DatasetMaxFileCount",
@@ -113,6 +115,9 @@ class ImmModel:
             self.get_project(ns, name)
             for key, _ in list(self.rt.docs.scan(TASK_KIND, ns, name + "/")):
                 self.rt.docs.delete(TASK_KIND, ns, key)
+            for bucket, attachment in list(self.rt.docs.scan(ATTACHMENT_KIND, ns)):
+                if attachment["ProjectName"] == name:
+                    self.rt.docs.delete(ATTACHMENT_KIND, ns, bucket)
             self.rt.docs.delete(PROJECT_KIND, ns, name)
 
     def list_projects(self, ns: str, prefix: str = "", max_results: int = 100, next_token: str = "",
@@ -127,6 +132,43 @@ class ImmModel:
         more = len(found) > max_results
         found = found[:max_results]
         return found, found[-1]["ProjectName"] if more else ""
+
+    # ---- OSS buckets attached to projects (x-oss-process through IMM) ---------------------
+
+    def attach_bucket(self, ns: str, project: str, bucket: str, description: str) -> None:
+        """Bind a bucket of the same account to a project; a bucket has one project at most."""
+        self.get_project(ns, project)
+        try:
+            self.objects.get_bucket(ns, bucket)
+        except ServiceError:
+            raise not_found("OSSBucket") from None
+        now = iso_millis(self.rt.clock.now())
+        with self.rt.docs.transaction():
+            if self.rt.docs.get(ATTACHMENT_KIND, ns, bucket) is not None:
+                raise already_exists("OSSBucket")
+            self.rt.docs.put(ATTACHMENT_KIND, ns, bucket, {
+                "OSSBucket": bucket, "ProjectName": project, "Description": description,
+                "OwnerId": self.rt.config.account_id, "CreateTime": now, "UpdateTime": now})
+
+    def bucket_attachment(self, ns: str, bucket: str) -> dict[str, Any]:
+        attachment = self.rt.docs.get(ATTACHMENT_KIND, ns, bucket)
+        if attachment is None:
+            raise not_found("OSSBucket")
+        return attachment
+
+    def detach_bucket(self, ns: str, bucket: str) -> None:
+        with self.rt.docs.transaction():
+            self.bucket_attachment(ns, bucket)
+            self.rt.docs.delete(ATTACHMENT_KIND, ns, bucket)
+
+    def attached_buckets(self, ns: str, project: str, max_results: int = 100,
+                         next_token: str | None = None) -> tuple[list[dict[str, Any]], str]:
+        """A project's attachments in bucket order, a page at a time."""
+        self.get_project(ns, project)
+        offset = _page_offset(next_token)
+        attached = [a for _, a in self.rt.docs.scan(ATTACHMENT_KIND, ns) if a["ProjectName"] == project]
+        more = offset + max_results < len(attached)
+        return attached[offset:offset + max_results], _page_token(offset + max_results) if more else ""
 
     # ---- tasks ---------------------------------------------------------------------------
 

@@ -112,6 +112,40 @@ async def list_projects(ctx: Ctx) -> Response:
     return _ok(ctx, {"NextToken": next_token, "Projects": projects})
 
 
+# ---- OSS bucket attachments -----------------------------------------------------------------
+
+def _bucket(params: Params) -> str:
+    return params.str("OSSBucket", required=True)
+
+
+async def attach_oss_bucket(ctx: Ctx) -> Response:
+    params = Params(ctx.params)
+    project, bucket = params.str("ProjectName", required=True), _bucket(params)
+    description = params.str("Description", default="")
+    if len(description) > 128:
+        raise invalid("Description", "must be at most 128 characters.")
+    ctx.model.attach_bucket(ctx.ns, project, bucket, description)
+    return _ok(ctx, {})
+
+
+async def get_oss_bucket_attachment(ctx: Ctx) -> Response:
+    attachment = ctx.model.bucket_attachment(ctx.ns, _bucket(Params(ctx.params)))
+    return _ok(ctx, {k: attachment[k] for k in ("ProjectName", "Description", "CreateTime", "UpdateTime")})
+
+
+async def detach_oss_bucket(ctx: Ctx) -> Response:
+    ctx.model.detach_bucket(ctx.ns, _bucket(Params(ctx.params)))
+    return _ok(ctx, {})
+
+
+async def list_attached_oss_buckets(ctx: Ctx) -> Response:
+    params = Params(ctx.params)
+    max_results = params.int("MaxResults", 0, low=0, high=200) or 100
+    attached, next_token = ctx.model.attached_buckets(
+        ctx.ns, params.str("ProjectName", required=True), max_results, params.str("NextToken"))
+    return _ok(ctx, {"AttachedOSSBuckets": attached, "NextToken": next_token})
+
+
 # ---- tasks ----------------------------------------------------------------------------------
 
 async def create_media_convert_task(ctx: Ctx) -> Response:
@@ -183,6 +217,10 @@ ROUTES: dict[str, Handler] = {
     "UpdateProject": update_project,
     "DeleteProject": delete_project,
     "ListProjects": list_projects,
+    "AttachOSSBucket": attach_oss_bucket,
+    "GetOSSBucketAttachment": get_oss_bucket_attachment,
+    "DetachOSSBucket": detach_oss_bucket,
+    "ListAttachedOSSBuckets": list_attached_oss_buckets,
     "CreateMediaConvertTask": create_media_convert_task,
     "GetTask": get_task,
     "ListTasks": list_tasks,
