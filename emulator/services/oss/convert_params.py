@@ -59,7 +59,7 @@ _SIZE = re.compile(r"^(\d{1,5})?x(\d{1,5})?$")
 class Conversion:
     """One output from one window (ss, t) of the source."""
 
-    operation: str  # "video/convert" | "audio/convert"
+    operation: str  # "video/convert" | "audio/convert" | "video/concat"
     spec: OutputSpec
     clip: Clip
 
