@@ -13,7 +13,7 @@ from PIL import Image
 from emulator.media.ffmpeg import ffmpeg_exe
 from emulator.media.framecode import read_frame_index
 from emulator.testing.server import LiveServer
-from tests.imm_support import animation_frames, convert, wait_for_task, world
+from tests.imm_support import FIXTURES, animation_frames, convert, wait_for_task, world
 
 GIF = "oss://media/out/anim.gif"
 WEBP = "oss://media/out/anim.webp"
@@ -127,6 +127,31 @@ def test_snapshots_and_uri_placeholders(emulator: LiveServer) -> None:
         image = Image.open(io.BytesIO(bucket.get_object(f"snaps/t{year}-0-{index}.png").read()))
         assert (image.format, image.size) == ("PNG", (160, 120))
         assert read_frame_index(image.convert("RGB")) == frame
+
+
+@pytest.mark.parametrize("name, encoding", [
+    ("mjpeg.avi", ["-c:v", "mjpeg", "-q:v", "2"]),  # AVI counts time in frames
+    ("tb.mp4", ["-c:v", "libx264", "-g", "5", "-video_track_timescale", "10"]),  # an MP4 that does too
+])
+def test_sources_whose_time_base_is_the_frame_rate(emulator: LiveServer, tmp_path, name: str,
+                                                   encoding: list[str]) -> None:
+    """Seeks land on the planned keyframe even where the demuxer rounds `-ss` to whole frames
+    (half a frame past a keyframe used to land on the next frame)."""
+    source = tmp_path / name
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i",
+                    str(FIXTURES / "counter_320x240_10fps_12s_gop10.mp4"), "-t", "2", *encoding, str(source)],
+                   check=True)
+    client, bucket = world(emulator)
+    bucket.put_object_from_file(f"in/{name}", str(source))
+    snapshots = {"Format": "png", "URI": "oss://media/s/{index}.png", "StartTime": 0.7, "Interval": 0.6}
+    targets = [{"Image": {"Animations": [{"Format": "gif", "URI": GIF, "Interval": 0.3}],
+                          "Snapshots": [snapshots]}}]
+    task = wait_for_task(client, "p", convert(client, targets, sources=[{"URI": f"oss://media/in/{name}"}]))
+    assert task.status == "Succeeded", task.message
+    assert animation_frames(bucket.get_object("out/anim.gif").read())[1] == [0, 3, 6, 9, 12, 15, 18]
+    shown = [read_frame_index(Image.open(io.BytesIO(bucket.get_object(f"s/{i}.png").read())).convert("RGB"))
+             for i in (1, 2, 3)]
+    assert shown == [7, 13, 19]
 
 
 @pytest.mark.parametrize("fields, frames", [

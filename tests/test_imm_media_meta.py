@@ -12,7 +12,7 @@ from alibabacloud_tea_openapi.exceptions import ClientException
 
 from emulator.media.ffmpeg import ffmpeg_exe
 from emulator.testing.server import LiveServer
-from tests.imm_support import FIXTURES, world
+from tests.imm_support import FIXTURES, convert, wait_for_task, world
 
 TONE = "counter_tone_192x144_25fps_6s.mp4"
 
@@ -83,3 +83,36 @@ def test_errors(emulator: LiveServer, uri: str, project: str, code: str, words: 
         detect(client, uri, project)
     assert (err.value.code, err.value.status_code) == (code, 400)
     assert words in err.value.message
+
+
+def _cut_before_its_codec(tmp_path: Path) -> Path:
+    """An MP4 with its index at the end, cut where the index still names the video stream but
+    no longer its codec."""
+    import av
+
+    whole = tmp_path / "late.mp4"
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i",
+                    str(FIXTURES / "counter_64x48_5fps_4s.mp4"), "-c", "copy", str(whole)], check=True)
+    data, cut = whole.read_bytes(), tmp_path / "cut.mp4"
+    for end in range(len(data) - 1, 0, -1):
+        cut.write_bytes(data[:end])
+        try:
+            with av.open(str(cut)) as container:
+                if any(s.codec_context is None for s in container.streams.video):
+                    return cut
+        except av.FFmpegError:
+            continue
+    raise AssertionError("no cut leaves a video stream without its codec")
+
+
+def test_a_cut_file_is_refused_not_an_internal_error(emulator: LiveServer, tmp_path: Path) -> None:
+    client, bucket = world(emulator)
+    bucket.put_object_from_file("in/cut.mp4", str(_cut_before_its_codec(tmp_path)))
+    with pytest.raises(ClientException) as err:
+        detect(client, "oss://media/in/cut.mp4")
+    assert (err.value.code, err.value.status_code) == ("InvalidArgument", 400)
+    assert "SourceURI" in err.value.message and "no audio or video stream can be read" in err.value.message
+    task = wait_for_task(client, "p", convert(client, [{"URI": "oss://media/out/x", "Container": "mkv"}],
+                                              sources=[{"URI": "oss://media/in/cut.mp4"}]))
+    assert (task.status, task.code) == ("Failed", "InvalidArgument")
+    assert "no audio or video stream can be read" in task.message

@@ -3,13 +3,14 @@ every output is decoded (codecs, size, frame rate, duration, audio, which source
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 from alibabacloud_imm20200930 import models as m
 from alibabacloud_tea_openapi.exceptions import ClientException
 
-from emulator.media.ffmpeg import probe
+from emulator.media.ffmpeg import ffmpeg_exe, probe
 from emulator.testing.server import LiveServer
 from tests.imm_support import FIXTURES, convert, imm_client, wait_for_task, world
 from tests.media_check import decode, decode_bytes, frame_indices_at
@@ -160,6 +161,15 @@ def test_fall_options_fail_the_task_and_store_nothing(emulator: LiveServer) -> N
     assert [o.key for o in bucket.list_objects("out/").object_list] == []
 
 
+def test_a_copied_stream_the_container_cannot_hold_fails_the_task(emulator: LiveServer) -> None:
+    client, bucket = world(emulator, fixture="counter_tone_192x144_25fps_6s.mp4")  # AAC audio
+    task = wait_for_task(client, "p", convert(client, [{"URI": "oss://media/out/x", "Container": "flac"}]))
+    assert (task.status, task.code) == ("Failed", "InvalidArgument")
+    assert task.message.startswith("The parameter Targets[0].Container ")
+    assert "the source's aac audio cannot be stored in Container flac (only flac)" in task.message
+    assert list(bucket.list_objects("out/").object_list) == []
+
+
 def test_undecodable_source_fails_the_task(emulator: LiveServer) -> None:
     client, bucket = world(emulator)
     bucket.put_object_from_file("in/bad.mp4", str(FIXTURES / "not_video.txt"))
@@ -197,6 +207,10 @@ def _audio(**fields: object) -> dict:
     ([_video(CRF=20, Bitrate=100000)], "Targets[0].Video.TranscodeVideo.CRF"),
     ([_video(Codec="av1")], "Targets[0].Video.TranscodeVideo.Codec"),
     ([_video(Codec="vp9") | {"Container": "ts"}], "Targets[0].Video.TranscodeVideo.Codec"),
+    ([_video(Codec="h265") | {"Container": "asf"}], "Targets[0].Video.TranscodeVideo.Codec"),
+    ([_audio(Codec="ac3") | {"Container": "flac"}], "Targets[0].Audio.TranscodeAudio.Codec"),
+    ([_audio(Codec="opus") | {"Container": "mov"}], "Targets[0].Audio.TranscodeAudio.Codec"),
+    ([_audio() | {"Container": "mxf"}], "Targets[0].Audio.TranscodeAudio.Codec"),
     ([_video(FrameRate=0)], "Targets[0].Video.TranscodeVideo.FrameRate"),
     ([_video(FrameRate=500)], "Targets[0].Video.TranscodeVideo.FrameRate"),
     ([_video(Resolution="640by480")], "Targets[0].Video.TranscodeVideo.Resolution"),
@@ -396,6 +410,24 @@ def test_concatenation_in_order_with_the_primary_deciding_size_and_rate(
     assert got.audio_duration == pytest.approx(5, abs=0.05)
     # counter 1-3 s (frames 10-29), tone 0-2 s (frames 0-49), counter 11-12 s (frames 110-119)
     assert frame_indices_at(path, [0, 1.95, 2.0, 2.4, 3.9, 4.0, 4.95]) == [10, 29, 0, 10, 47, 110, 119]
+
+
+def test_a_primary_source_without_video_leaves_the_picture_to_the_next(emulator: LiveServer,
+                                                                       tmp_path: Path) -> None:
+    """An audio-only primary source: size and rate come from the first source with video, and
+    its window is black (the plan used to ask ffmpeg for a 0x0 picture)."""
+    client, bucket = tone_world(emulator)
+    sound = tmp_path / "sound.m4a"
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
+                    "sine=frequency=330:sample_rate=48000:duration=1", "-c:a", "aac", str(sound)], check=True)
+    bucket.put_object_from_file("in/sound.m4a", str(sound))
+    succeeded(client, convert(client, [{
+        "URI": "oss://media/out/joined.mp4", "Container": "mp4",
+        "Video": {"TranscodeVideo": {"Codec": "h264"}}, "Audio": {"TranscodeAudio": {"Codec": "aac"}}}],
+        sources=[{"URI": "oss://media/in/sound.m4a"}, {"URI": TONE_URI, "Duration": 2}]))
+    got = decode(fetch(bucket, "out/joined.mp4", tmp_path))
+    assert (got.width, got.height, got.fps, got.frames) == (192, 144, 25, 75)
+    assert (got.audio_codec, got.sample_rate) == ("aac", 48000)
 
 
 def test_concatenation_refuses_copied_streams_and_twelve_sources(emulator: LiveServer) -> None:

@@ -71,6 +71,23 @@ def test_fall_options_name_the_field() -> None:
     assert (adaptive.fps, option(adaptive.output_args, "-b:v")) == (25, "55000")
 
 
+def test_a_copied_stream_must_fit_the_container() -> None:
+    """A copy of what the container cannot hold is refused by the plan, naming Container, before
+    ffmpeg fails halfway; codecs IMM does not encode are left to the muxer."""
+    hevc = SourceMedia(6.0, 192, 144, 25.0, "hevc", 55000, "yuv420p", "pcm_s16le", 768000, 48000, 1)
+    cases = [
+        (OutputSpec("flac", None, AudioSettings()), [TONE], "aac audio cannot be stored in Container flac"),
+        (OutputSpec("mxf", VideoSettings(), AudioSettings()), [TONE], "(it keeps no audio IMM can encode)"),
+        (OutputSpec("asf", VideoSettings(), None), [hevc], "h265 video cannot be stored in Container asf")]
+    for spec, sources, reason in cases:
+        with pytest.raises(PlanError) as err:
+            plan_transcode(spec, sources, [Clip(0)])
+        assert err.value.field == "Targets[0].Container" and reason in err.value.message
+    # PCM audio is not an IMM codec: the muxer decides.
+    plan_transcode(OutputSpec("mov", VideoSettings(), AudioSettings()), [hevc], [Clip(0)])
+
+
+
 def test_remux_copies_the_first_streams() -> None:
     plan = plan_transcode(OutputSpec("mkv", VideoSettings(), AudioSettings()), [TONE], [Clip(0, 1, 2)])
     assert plan.filter_complex is None

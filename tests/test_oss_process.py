@@ -172,6 +172,17 @@ def test_watermarks_text_and_image(bucket: oss2.Bucket) -> None:
     assert (err.value.status, err.value.code) == (400, "WatermarkError")
 
 
+def test_a_watermark_larger_than_the_image(bucket: oss2.Bucket) -> None:
+    """The part inside the image is drawn; margins that push all of it off leave the image as
+    it was (both used to answer 500)."""
+    bucket.put_object("dot.png", encoded(Image.new("RGB", (24, 24), (0, 0, 255)), "PNG"))
+    for process, changed in (("image/watermark,text_SGVsbG8,color_FFFFFF,size_40,g_nw,x_0,y_0", True),
+                             ("image/watermark,text_SGVsbG8,size_40,x_30", False)):  # se: 30 px to the left
+        marked, _ = fetch(bucket, "dot.png", process)
+        assert marked.size == (24, 24)
+        assert any(marked.getpixel((x, y)) != (0, 0, 255) for x in range(24) for y in range(24)) == changed
+
+
 def test_info_and_average_hue(bucket: oss2.Bucket) -> None:
     info = json.loads(bucket.get_object("q.jpg", process="image/info").read())
     size = len(bucket.get_object("q.jpg").read())

@@ -197,7 +197,8 @@ def _watermark(image: Image.Image, op: p.Watermark, marks: dict[str, WatermarkSo
                 out.alpha_composite(layer, (left, top))
     else:
         x, y = watermark_position(out.size, layer.size, op)
-        out.alpha_composite(layer, (max(0, x), max(0, y)), (max(0, -x), max(0, -y)))
+        if -x < layer.width and -y < layer.height:  # else the margins put all of it off the image
+            out.alpha_composite(layer, (max(0, x), max(0, y)), (max(0, -x), max(0, -y)))
     return out if image.mode == "RGBA" else out.convert("RGB")
 
 

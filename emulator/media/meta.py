@@ -39,7 +39,16 @@ def _open(path: Path):
     if not names & MEDIA_DEMUXERS or not (container.streams.video or container.streams.audio):
         container.close()
         raise MediaError(f"the {container.format.name} format is not audio or video")
+    if not (_readable(container.streams.video) or _readable(container.streams.audio)):
+        container.close()
+        raise MediaError("no audio or video stream can be read (a cut or damaged file?)")
     return container
+
+
+def _readable(streams) -> list:
+    """The streams with codec parameters: a damaged file (an MP4 cut before its index, say) can
+    name streams whose codec is unknown."""
+    return [s for s in streams if s.codec_context is not None]
 
 
 def _rational(value: Fraction | None) -> str | None:
@@ -163,8 +172,8 @@ def media_meta(path: Path, size: int) -> dict[str, Any]:
             "ProgramCount": 0, "ProduceTime": tags.get("creation_time"),
             "LatLong": _lat_long(tags.get("location") or tags.get("location-eng"))}
         doc.update({key: tags[tag] for tag, key in _TAGS.items() if tags.get(tag)})
-        videos = [_clean(_video_stream(container, s, duration)) for s in container.streams.video]
-        audios = [_clean(_audio_stream(s, duration)) for s in container.streams.audio]
+        videos = [_clean(_video_stream(container, s, duration)) for s in _readable(container.streams.video)]
+        audios = [_clean(_audio_stream(s, duration)) for s in _readable(container.streams.audio)]
         subtitles = [_clean(_subtitle_stream(s, duration)) for s in container.streams.subtitles]
         if videos:
             first = next(v for v in videos)
@@ -181,8 +190,9 @@ def source_media(path: Path) -> SourceMedia:
     try:
         duration = container.duration / 1_000_000 if container.duration else 0.0
         fields: dict[str, Any] = {"duration": duration}
-        if container.streams.video:
-            stream = container.streams.video[0]
+        video, audio = _readable(container.streams.video), _readable(container.streams.audio)
+        if video:
+            stream = video[0]
             ctx = stream.codec_context
             rotation = _rotation(container, stream)
             width, height = (ctx.height, ctx.width) if rotation in (90, 270) else (ctx.width, ctx.height)
@@ -191,12 +201,12 @@ def source_media(path: Path) -> SourceMedia:
             fields.update(width=width, height=height, fps=float(rate) if rate else 0.0,
                           video_codec=ctx.codec.canonical_name, video_bitrate=stream.bit_rate or None,
                           pixel_format=ctx.pix_fmt, duration=own or duration)
-        if container.streams.audio:
-            stream = container.streams.audio[0]
+        if audio:
+            stream = audio[0]
             ctx = stream.codec_context
             fields.update(audio_codec=ctx.codec.canonical_name, audio_bitrate=stream.bit_rate or None,
                           sample_rate=ctx.sample_rate, channels=ctx.channels)
-            if not container.streams.video:
+            if not video:
                 fields["duration"] = _seconds(stream.duration, stream.time_base) or duration
         fields["subtitles"] = tuple(s.codec_context.name for s in container.streams.subtitles)
         return SourceMedia(**fields)

@@ -57,8 +57,10 @@ class SourceFrames:
 
     def seek_point(self, keyframe: int) -> float:
         """An `-ss` value (with -noaccurate_seek) that makes the demuxer start at `keyframe`:
-        the last keyframe at or before it. Halfway to the next frame, clear of rounding."""
-        return self.times[keyframe] + self.shown_for(keyframe) / 2
+        the last keyframe at or before it. A quarter of the way to the next frame: clear of the
+        rounding of `-ss`, and of the demuxer's rounding to its time base (AVI counts in frames,
+        so half a frame would round up to the next one)."""
+        return self.times[keyframe] + self.shown_for(keyframe) / 4
 
     def shown_for(self, index: int) -> float:
         if index + 1 < len(self.times):

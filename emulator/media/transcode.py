@@ -33,6 +33,22 @@ CODEC_SAMPLE_RATES = {"mp3": (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44
                       "amr": (8000,)}
 CODEC_MAX_CHANNELS = {"mp3": 2, "ac3": 6, "amr": 1, "vorbis": 8, "opus": 8, "aac": 8, "flac": 8}
 CHANNEL_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
+# The IMM codecs the bundled ffmpeg's muxer for each container can store (tests check this
+# against ffmpeg). MXF keeps only PCM audio, which IMM does not offer.
+CONTAINER_VIDEO_CODECS = {
+    "mp4": ("h264", "h265", "vp9"), "mkv": ("h264", "h265", "vp9"), "mov": ("h264", "h265"),
+    "asf": ("h264", "vp9"), "avi": ("h264", "h265", "vp9"), "mxf": ("h264",), "ts": ("h264", "h265", "vp9"),
+    "flv": ("h264", "h265", "vp9")}
+CONTAINER_AUDIO_CODECS = {
+    "mp4": ("mp3", "vorbis", "aac", "flac", "ac3", "opus"),
+    "mkv": ("mp3", "vorbis", "aac", "flac", "ac3", "opus", "amr"),
+    "mov": ("mp3", "vorbis", "aac", "ac3", "amr"), "asf": ("mp3", "vorbis", "aac", "flac", "ac3", "amr"),
+    "avi": ("mp3", "vorbis", "aac", "flac", "ac3", "amr"), "mxf": (),
+    "ts": ("mp3", "vorbis", "aac", "flac", "ac3", "opus", "amr"),
+    "flv": ("mp3", "aac", "flac", "ac3", "opus"),
+    "mp3": ("mp3",), "aac": ("aac",), "flac": ("flac",), "oga": ("vorbis", "flac", "opus"), "ac3": ("ac3",),
+    "opus": ("vorbis", "flac", "opus")}
+IMM_CODEC_NAMES = {"hevc": "h265", "amr_nb": "amr"}  # a probed codec's IMM name, where they differ
 ROTATIONS = {90: "transpose=clock", 180: "hflip,vflip", 270: "transpose=cclock"}
 REFER_POSITIONS = ("topleft", "topright", "bottomright", "bottomleft")
 
@@ -213,6 +229,26 @@ class TranscodePlan:
         for label in self.maps:
             args += ["-map", label]
         return [*args, *self.output_args, out]
+
+
+def stored_codec_error(container: str, codec: str, kind: str) -> str | None:
+    """Why an IMM `codec` (of `kind` video or audio) cannot go into `container`; None when it can."""
+    stored = (CONTAINER_VIDEO_CODECS if kind == "video" else CONTAINER_AUDIO_CODECS).get(container)
+    if stored is None or codec in stored:
+        return None
+    return (f"{codec} {kind} cannot be stored in Container {container} "
+            + (f"(only {', '.join(stored)})." if stored else f"(it keeps no {kind} IMM can encode)."))
+
+
+def _copyable(container: str, probed: str | None, kind: str, field_name: str) -> None:
+    """A copied stream must fit the container: refused here with its reason, rather than by the
+    muxer halfway. Codecs IMM cannot encode (PCM, ProRes...) are left to the muxer."""
+    codec = IMM_CODEC_NAMES.get(probed or "", probed or "")
+    if codec in (VIDEO_ENCODERS if kind == "video" else AUDIO_ENCODERS):
+        reason = stored_codec_error(container, codec, kind)
+        if reason:
+            raise PlanError(field_name, f"the source's {reason} Transcode it (a Codec other than copy) "
+                            f"or choose another Container.")
 
 
 def _even(value: float) -> int:
@@ -464,10 +500,10 @@ SOURCE_PIXEL_FORMATS = ("yuv420p", "yuv422p", "yuv444p", "yuv420p10le", "yuv422p
 def plan_transcode(spec: OutputSpec, sources: list[SourceMedia], clips: list[Clip], primary: int = 0,
                    playlist_stem: str | None = None) -> TranscodePlan:
     """The ffmpeg plan for one target. `primary` indexes `clips` (AlignmentIndex): its source
-    decides the defaults (size, frame rate, sample rate, channels). `playlist_stem` is the path
+    decides the defaults (size, frame rate, sample rate, channels; those of a kind of stream it
+    lacks come from the first source that has one). `playlist_stem` is the path
     without extension a segmented output's segment files are named after."""
     name = spec.field
-    lead = sources[clips[primary].source]
     lengths = [clip_length(c, sources[c.source]) for c in clips]
     video = spec.video if any(c.video and sources[c.source].has_video for c in clips) else None
     audio = spec.audio if any(c.audio and sources[c.source].has_audio for c in clips) else None
@@ -490,26 +526,31 @@ def plan_transcode(spec: OutputSpec, sources: list[SourceMedia], clips: list[Cli
     out: list[str] = []
     width = height = rate = channels = 0
     fps = 0.0
+    # A primary source without video (or audio) leaves the defaults to the first source that has it.
+    lead_video = next((sources[c.source] for c in [clips[primary], *clips] if sources[c.source].has_video),
+                      sources[clips[primary].source])
     if video is not None and video.codec == "copy":
+        _copyable(spec.container, lead_video.video_codec, "video", f"{name}.Container")
         maps.append(f"{primary}:v:0")
         out += ["-c:v", "copy"]
-        width, height, fps = lead.width, lead.height, lead.fps
+        width, height, fps = lead_video.width, lead_video.height, lead_video.fps
     elif video is not None:
-        width, height, fit = target_size(video, lead.width, lead.height, name)
-        fps = (_against_source(video.frame_rate, lead.fps, video.frame_rate_option,
+        width, height, fit = target_size(video, lead_video.width, lead_video.height, name)
+        fps = (_against_source(video.frame_rate, lead_video.fps, video.frame_rate_option,
                                f"{name}.Video.TranscodeVideo.FrameRate", "frame rate")
-               or lead.fps or 25.0)
-        pix_fmt = video.pixel_format or (lead.pixel_format if lead.pixel_format in SOURCE_PIXEL_FORMATS
-                                         else "yuv420p")
+               or lead_video.fps or 25.0)
+        own = lead_video.pixel_format
+        pix_fmt = video.pixel_format or (own if own in SOURCE_PIXEL_FORMATS else "yuv420p")
         graph += _video_graph(video, sources, clips, lengths, width, height, fit, fps, speed, pix_fmt)
         maps.append("[vout]")
-        bitrate = _against_source(video.bitrate, lead.video_bitrate, video.bitrate_option,
+        bitrate = _against_source(video.bitrate, lead_video.video_bitrate, video.bitrate_option,
                                   f"{name}.Video.TranscodeVideo.Bitrate", "bitrate")
         out += _video_codec_args(video, bitrate, fps, pix_fmt, spec.container)
     if audio is not None:
         lead_audio = next(sources[c.source] for c in [clips[primary], *clips]
                           if sources[c.source].has_audio)
         if audio.codec == "copy":
+            _copyable(spec.container, lead_audio.audio_codec, "audio", f"{name}.Container")
             maps.append(f"{primary}:a:0")
             out += ["-c:a", "copy"]
             rate, channels = lead_audio.sample_rate, lead_audio.channels

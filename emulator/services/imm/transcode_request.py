@@ -23,6 +23,7 @@ from emulator.media.transcode import (
     Segment,
     VideoSettings,
     Watermark,
+    stored_codec_error,
 )
 from emulator.services.imm.errors import invalid, missing
 
@@ -398,6 +399,11 @@ def parse_transcode_target(target: dict[str, Any], name: str, group: int | None 
     audio = _audio(target.get("Audio"), f"{name}.Audio")
     if video is None and audio is None:
         raise invalid(name, "keeps neither video nor audio (Video and Audio are both disabled).")
+    for kind, settings in (("Video", video), ("Audio", audio)):
+        reason = settings and settings.codec != "copy" and stored_codec_error(container, settings.codec,
+                                                                               kind.lower())
+        if reason:
+            raise invalid(f"{name}.{kind}.Transcode{kind}.Codec", f"is invalid: {reason}")
     copied = [kind for kind, s in (("Video", video), ("Audio", audio)) if s is not None and s.codec == "copy"]
     if speed != 1 and copied:
         which = copied[0]
