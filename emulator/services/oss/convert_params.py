@@ -17,6 +17,8 @@ from emulator.media.plan import SCALE_TYPES
 from emulator.media.transcode import (
     CODEC_MAX_CHANNELS,
     CODEC_SAMPLE_RATES,
+    CONTAINER_AUDIO_CODECS,
+    CONTAINER_VIDEO_CODECS,
     AudioSettings,
     Clip,
     OutputSpec,
@@ -33,18 +35,12 @@ OPTIONS = {"0": "fixed", "1": "adaptive", "2": "fall"}
 PIXEL_FORMATS = ("yuv420p", "yuva420p", "yuv420p10le", "yuv422p", "yuv422p10le", "yuv444p", "yuv444p10le")
 SAMPLE_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000)
 MAX_MS = 2**31 - 1
-# What each container can hold with the bundled ffmpeg's muxers (tried one by one); "copy" keeps
-# the source's stream. An audio container's first codec is the default when acodec is not given.
-CONTAINER_VIDEO_CODECS = {"webm": ("vp9",), "mxf": ("h264",), "asf": ("copy", "h264")}
-VP9_CONTAINERS = ("mp4", "mkv", "webm")
-CONTAINER_AUDIO_CODECS = {
-    "mp4": ("copy", "mp3", "aac", "flac", "vorbis", "ac3", "opus"),
-    "mov": ("copy", "mp3", "aac", "vorbis", "ac3", "amr"),
-    "asf": ("copy", "mp3", "aac", "flac", "vorbis", "ac3", "amr"),
-    "avi": ("copy", "mp3", "aac", "flac", "vorbis", "ac3", "amr"),
-    "flv": ("copy", "mp3", "aac", "flac", "ac3", "opus"),
-    "webm": ("opus", "vorbis"), "mp3": ("mp3",), "aac": ("aac",), "flac": ("flac",),
-    "oga": ("vorbis", "opus", "flac"), "ac3": ("ac3",), "opus": ("opus",), "amr": ("amr",)}
+# What each container can store is the engine's table (CONTAINER_VIDEO_CODECS / _AUDIO_CODECS).
+# These take no copied stream: their muxers hold only what OSS encodes into them.
+NO_COPY_CONTAINERS = ("webm", "mxf", *AUDIO_CONTAINERS)
+# The audio codec an output gets when acodec is not given, where copying is not possible.
+DEFAULT_AUDIO_CODECS = {"webm": "opus", "mp3": "mp3", "aac": "aac", "flac": "flac", "oga": "vorbis",
+                        "ac3": "ac3", "opus": "opus", "amr": "amr"}
 # The MXF muxer takes PCM audio only, which OSS does not offer: MXF outputs are video only.
 VIDEO_ONLY_CONTAINERS = ("mxf",)
 # Parameters that shape an encoded stream: refused with a copied one (they would do nothing).
@@ -70,6 +66,15 @@ def _invalid(p: _Params, key: str, message: str) -> ServiceError:
 
 def _one_of(values: tuple[str, ...]) -> str:
     return values[0] if len(values) == 1 else f"one of {', '.join(values)}"
+
+
+def _check_stored(p: _Params, key: str, codec: str, container: str,
+                  table: dict[str, tuple[str, ...]]) -> None:
+    """The codec must be one the container's muxer stores (copy: wherever a copy can go)."""
+    stored = table.get(container, ())
+    if codec in stored or (codec == "copy" and container not in NO_COPY_CONTAINERS):
+        return
+    raise _invalid(p, key, f"must be {_one_of(stored)} with f_{container}, not {codec!r}.")
 
 
 def _flag(p: _Params, key: str) -> bool:
@@ -116,12 +121,7 @@ def _refuse(p: _Params, keys: tuple[str, ...], reason: str) -> None:
 
 def _video(p: _Params, container: str) -> VideoSettings:
     codec = _choice(p, "vcodec", VIDEO_CODECS, "copy")
-    allowed = CONTAINER_VIDEO_CODECS.get(container)
-    if allowed and codec not in allowed:
-        raise _invalid(p, "vcodec", f"must be {_one_of(allowed)} with f_{container}, not {codec!r}.")
-    if codec == "vp9" and container not in VP9_CONTAINERS:
-        raise _invalid(p, "vcodec", f"vp9 cannot be stored in f_{container} "
-                       f"(only {', '.join(VP9_CONTAINERS)}).")
+    _check_stored(p, "vcodec", codec, container, CONTAINER_VIDEO_CODECS)
     if codec == "copy":
         _refuse(p, VIDEO_ENCODING, "needs vcodec set to an encoder: a copied stream keeps its own settings.")
         return VideoSettings()
@@ -147,10 +147,8 @@ def _video(p: _Params, container: str) -> VideoSettings:
 
 
 def _audio(p: _Params, container: str) -> AudioSettings:
-    allowed = CONTAINER_AUDIO_CODECS.get(container)
-    codec = _choice(p, "acodec", AUDIO_CODECS, allowed[0] if allowed else "copy")
-    if allowed and codec not in allowed:
-        raise _invalid(p, "acodec", f"must be {_one_of(allowed)} with f_{container}, not {codec!r}.")
+    codec = _choice(p, "acodec", AUDIO_CODECS, DEFAULT_AUDIO_CODECS.get(container, "copy"))
+    _check_stored(p, "acodec", codec, container, CONTAINER_AUDIO_CODECS)
     if codec == "copy":
         _refuse(p, AUDIO_ENCODING, "needs acodec set to an encoder: a copied stream keeps its own settings.")
         return AudioSettings()
