@@ -154,6 +154,29 @@ def test_sources_whose_time_base_is_the_frame_rate(emulator: LiveServer, tmp_pat
     assert shown == [7, 13, 19]
 
 
+@pytest.mark.parametrize("name, encoding", [
+    ("h264.ts", ["-c:v", "libx264", "-g", "6"]),  # MPEG-TS
+    ("mpeg2.mpg", ["-c:v", "mpeg2video", "-g", "6", "-q:v", "2"]),  # MPEG-PS
+])
+def test_sources_without_an_index(emulator: LiveServer, tmp_path, name: str, encoding: list[str]) -> None:
+    """Frames come out right where ffmpeg cannot seek to a keyframe (it used to land past one, and
+    the decoder started at the next: frames 12.. instead of 10..)."""
+    source = tmp_path / name
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i",
+                    str(FIXTURES / "counter_320x240_10fps_12s_gop10.mp4"), "-t", "3", *encoding, str(source)],
+                   check=True)
+    client, bucket = world(emulator)
+    bucket.put_object_from_file(f"in/{name}", str(source))
+    targets = [{"Image": {"Animations": [{"Format": "gif", "URI": GIF, "StartTime": 1.05, "Interval": 0.1,
+                                          "Number": 6}]}}]
+    task = wait_for_task(client, "p", convert(client, targets, sources=[{"URI": f"oss://media/in/{name}"}]))
+    assert task.status == "Succeeded", task.message
+    assert animation_frames(bucket.get_object("out/anim.gif").read())[1] == [10, 11, 12, 13, 14, 15]
+    for t_ms, frame in ((120, 1), (1500, 15), (2250, 22)):  # OSS video/snapshot reads the same way
+        shot = bucket.get_object(f"in/{name}", process=f"video/snapshot,t_{t_ms},f_png").read()
+        assert read_frame_index(Image.open(io.BytesIO(shot)).convert("RGB")) == frame
+
+
 @pytest.mark.parametrize("fields, frames", [
     ({"Mode": "keyframe", "StartTime": 5.5, "Number": 3}, [60, 70, 80]),  # keyframes every second
     ({"Mode": "keyframe", "StartTime": 9}, [90, 100, 110]),

@@ -3,6 +3,7 @@ frame delays, select expressions."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -161,6 +162,16 @@ def test_skipping_never_changes_which_frames_come_out(gop, start, interval, part
         # After the time filter drops what precedes `first`, the picks land on the read's frames.
         shown = decoded[decoded.index(read.first):]
         assert [shown[pick] for pick in read.picks] == list(read.frames)
+
+
+def test_a_source_without_an_index_is_read_from_its_first_frame() -> None:
+    """MPEG-TS / -PS: no seek may be trusted, so every read decodes from frame 0, whole."""
+    source = dataclasses.replace(cfr(10, 60, 10), seekable=False)
+    for prefer in (None, "seek"):
+        plan = plan_sampling([source], [Window(0, 0)], start=30, interval=10, parts=4, prefer=prefer)
+        assert plan.frames == ((0, 300), (0, 400), (0, 500))
+        assert {read.keyframe for read in plan.reads} == {0}
+    assert len(plan_sampling([source], [Window(0, 0)], start=30, interval=10, parts=4).reads) == 1
 
 
 def test_strategy_can_be_forced() -> None:

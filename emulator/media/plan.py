@@ -34,6 +34,9 @@ class SourceFrames:
     # Frame index -> byte position in the file of the frames no other frame is predicted from
     # (non-reference pictures): a read leaves out those it does not pick.
     skippable: Mapping[int, int] = field(default_factory=dict, compare=False)
+    # False where ffmpeg's seeking cannot be trusted to land on a keyframe at or before the time
+    # asked (MPEG-TS and -PS have no index): every read then decodes from the first frame.
+    seekable: bool = True
 
     @property
     def frame_gap(self) -> float:
@@ -54,6 +57,10 @@ class SourceFrames:
     def keyframe_before(self, index: int) -> int:
         position = bisect.bisect_right(self.keyframes, index) - 1
         return self.keyframes[position] if position >= 0 else 0
+
+    def read_start(self, index: int) -> int:
+        """The frame a read of frame `index` starts decoding at."""
+        return self.keyframe_before(index) if self.seekable else 0
 
     def seek_point(self, keyframe: int) -> float:
         """An `-ss` value (with -noaccurate_seek) that makes the demuxer start at `keyframe`:
@@ -172,7 +179,7 @@ def plan_sampling(sources: list[SourceFrames], windows: list[Window], start: flo
 
 
 def _read(source: SourceFrames, source_index: int, run: list[int], strategy: str) -> Read:
-    keyframe = source.keyframe_before(run[0])
+    keyframe = source.read_start(run[0])
     seek = source.seek_point(keyframe)
     first = run[0]
     before = source.times[first - 1] if first else source.times[0] - source.shown_for(0)
@@ -202,8 +209,8 @@ def plan_reads(sources: list[SourceFrames], frames: list[tuple[int, int]],
     reads: list[Read] = []
     for source_index, run in runs:
         source = sources[source_index]
-        decode_cost = run[-1] - source.keyframe_before(run[0]) + 1
-        seek_cost = sum(f - source.keyframe_before(f) + 1 + SEEK_OVERHEAD_FRAMES for f in run)
+        decode_cost = run[-1] - source.read_start(run[0]) + 1
+        seek_cost = sum(f - source.read_start(f) + 1 + SEEK_OVERHEAD_FRAMES for f in run)
         decode = decode_cost <= seek_cost if prefer is None else prefer == "decode"
         if len(run) > 1 and decode:
             reads.append(_read(source, source_index, run, "decode"))
@@ -221,7 +228,7 @@ def split_read(source: SourceFrames, read: Read, parts: int, min_part_pixels: in
     begin, end = read.keyframe, frames[-1] + 1  # the frames the whole read decodes
     if min_part_pixels > 0:
         parts = min(parts, (end - begin) * source.width * source.height // min_part_pixels)
-    if read.strategy != "decode" or parts < 2:
+    if read.strategy != "decode" or parts < 2 or not source.seekable:
         return [read]
     cuts: list[int] = []  # the keyframes where parts after the first begin
     for part in range(1, parts):

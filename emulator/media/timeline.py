@@ -17,6 +17,9 @@ from emulator.media.plan import SourceFrames
 VIDEO_DEMUXERS = {"mov", "mp4", "matroska", "webm", "mpegts", "avi", "flv", "hls", "asf", "rm", "mpeg",
                   "h264", "hevc", "m4v"}
 _TIME_BASE = re.compile(r"^#tb 0: (\d+)/(\d+)", re.MULTILINE)
+# Demuxers without an index: ffmpeg seeks them by timestamp and may land past a keyframe, so the
+# decoder starts at the next one and frames are lost (see SourceFrames.seekable).
+UNINDEXED_DEMUXERS = {"mpegts", "mpeg", "mpegvideo", "h264", "hevc", "m4v", "hls"}
 
 
 def _packets(path: Path, keyframes_only: bool, timeout: float) -> list[tuple[float, str]]:
@@ -116,4 +119,6 @@ def source_frames(path: Path, info: MediaInfo | None = None, timeout: float = 12
     keyframes = [i for i, (_, digest) in enumerate(packets) if digest in key_packets]
     width, height = info.display_size
     skippable = _skippable(pictures.result(), [int(digest.split(":")[0]) for _, digest in packets])
-    return SourceFrames(tuple(t for t, _ in packets), tuple(keyframes or [0]), width, height, skippable)
+    seekable = not set(info.format.split(",")) & UNINDEXED_DEMUXERS
+    return SourceFrames(tuple(t for t, _ in packets), tuple(keyframes or [0]), width, height, skippable,
+                        seekable)
