@@ -104,7 +104,7 @@ def test_v2_sdk_webp_and_fault_rules(bucket: oss2.Bucket, emulator: LiveServer) 
     ("video/animation,f_gif", 400, "InvalidArgument"),  # no sys/saveas
     ("video/animation,f_bmp|sys/saveas,o_eA", 400, "InvalidArgument"),
     ("video/animation,w_10,f_gif|sys/saveas,o_eA", 400, "InvalidArgument"),
-    ("video/convert,f_mp4|sys/saveas,o_eA", 400, "NotImplemented"),
+    ("audio/concat,f_mp3|sys/saveas,o_eA", 400, "NotImplemented"),
     ("doc/convert|sys/saveas,o_eA", 400, "NotImplemented"),
     ("video/animation,f_gif|sys/saveas,o_eA,b_bm93aGVyZQ", 404, "NoSuchBucket"),
     ("video/animation,f_gif|sys/saveas,o_eA/notify,x_1", 400, "MissingArgument")])

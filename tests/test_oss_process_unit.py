@@ -8,6 +8,7 @@ from emulator.core.errors import ServiceError
 from emulator.media.plan import SourceFrames
 from emulator.media.snapshot import plan_snapshot
 from emulator.services.oss import process as p
+from emulator.services.oss.async_jobs import AsyncJob, parse_async_body
 
 
 def test_chained_actions_become_typed_operations() -> None:
@@ -163,9 +164,10 @@ def test_snapshot_plans_the_frame_at_t_or_the_keyframe_before() -> None:
 
 
 def test_async_body_with_saveas_and_notify() -> None:
-    job = p.parse_async_body(b"x-oss-async-process=video/animation,f_gif,w_160,inter_500,num_4,ss_1000,"
-                             b"fps_8,scaletype_crop|sys/saveas,o_b3V0LmdpZg,b_bWVkaWE/notify,topic_ZG9uZQ")
-    assert job == p.AsyncJob(p.Animation("gif", 160, None, 500, 8.0, 4, 1000, "crop"),
-                             p.SaveAs("out.gif", "media"), "done")
-    assert p.parse_async_body(b"x-oss-async-process=video/animation,f_webp|sys/saveas,o_b3V0").notify_topic \
+    job = parse_async_body(b"x-oss-async-process=video/animation,f_gif,w_160,inter_500,num_4,ss_1000,"
+                           b"fps_8,scaletype_crop|sys/saveas,o_b3V0LmdpZg,b_bWVkaWE/notify,topic_ZG9uZQ")
+    assert job == AsyncJob(p.Animation("gif", 160, None, 500, 8.0, 4, 1000, "crop"),
+                           p.SaveAs("out.gif", "media"), "done")
+    assert job.name == "video/animation"
+    assert parse_async_body(b"x-oss-async-process=video/animation,f_webp|sys/saveas,o_b3V0").notify_topic \
         is None

@@ -19,9 +19,10 @@ T = TypeVar("T", int, float)
 
 VIDEO_CONTAINERS = ("mp4", "mkv", "mov", "asf", "avi", "mxf", "ts", "flv")
 AUDIO_CONTAINERS = ("mp3", "aac", "flac", "oga", "ac3", "opus")
+# webm and amr: OSS video/convert containers (IMM's Container does not take them).
 MUXERS = {"mp4": "mp4", "mkv": "matroska", "mov": "mov", "asf": "asf", "avi": "avi", "mxf": "mxf",
-          "ts": "mpegts", "flv": "flv", "mp3": "mp3", "aac": "adts", "flac": "flac", "oga": "ogg",
-          "ac3": "ac3", "opus": "opus"}
+          "ts": "mpegts", "flv": "flv", "webm": "webm", "mp3": "mp3", "aac": "adts", "flac": "flac",
+          "oga": "ogg", "ac3": "ac3", "opus": "opus", "amr": "amr"}
 VIDEO_ENCODERS = {"h264": "libx264", "h265": "libx265", "vp9": "libvpx-vp9"}
 AUDIO_ENCODERS = {"mp3": "libmp3lame", "vorbis": "libvorbis", "aac": "aac", "flac": "flac", "ac3": "ac3",
                   "opus": "libopus", "amr": "libopencore_amrnb"}
@@ -33,11 +34,12 @@ CODEC_SAMPLE_RATES = {"mp3": (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44
 CODEC_MAX_CHANNELS = {"mp3": 2, "ac3": 6, "amr": 1, "vorbis": 8, "opus": 8, "aac": 8, "flac": 8}
 CHANNEL_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
 # The IMM codecs the bundled ffmpeg's muxer for each container can store (tests check this
-# against ffmpeg). MXF keeps only PCM audio, which IMM does not offer.
+# against ffmpeg). MXF keeps only PCM audio, which IMM does not offer. webm and amr: OSS
+# video/convert containers only.
 CONTAINER_VIDEO_CODECS = {
     "mp4": ("h264", "h265", "vp9"), "mkv": ("h264", "h265", "vp9"), "mov": ("h264", "h265"),
     "asf": ("h264", "vp9"), "avi": ("h264", "h265", "vp9"), "mxf": ("h264",), "ts": ("h264", "h265", "vp9"),
-    "flv": ("h264", "h265", "vp9")}
+    "flv": ("h264", "h265", "vp9"), "webm": ("vp9",)}
 CONTAINER_AUDIO_CODECS = {
     "mp4": ("mp3", "vorbis", "aac", "flac", "ac3", "opus"),
     "mkv": ("mp3", "vorbis", "aac", "flac", "ac3", "opus", "amr"),
@@ -46,7 +48,7 @@ CONTAINER_AUDIO_CODECS = {
     "ts": ("mp3", "vorbis", "aac", "flac", "ac3", "opus", "amr"),
     "flv": ("mp3", "aac", "flac", "ac3", "opus"),
     "mp3": ("mp3",), "aac": ("aac",), "flac": ("flac",), "oga": ("vorbis", "flac", "opus"), "ac3": ("ac3",),
-    "opus": ("vorbis", "flac", "opus")}
+    "opus": ("vorbis", "flac", "opus"), "webm": ("vorbis", "opus"), "amr": ("amr",)}
 IMM_CODEC_NAMES = {"hevc": "h265", "amr_nb": "amr"}  # a probed codec's IMM name, where they differ
 ROTATIONS = {90: "transpose=clock", 180: "hflip,vflip", 270: "transpose=cclock"}
 REFER_POSITIONS = ("topleft", "topright", "bottomright", "bottomleft")

@@ -1,5 +1,6 @@
-"""`x-oss-async-process` (AsyncProcessObject): `video/animation` saved with `sys/saveas`, run as a
-task (timeline in /_emulator/tasks, task fault rules of service "oss"), with an optional MNS
+"""`x-oss-async-process` (AsyncProcessObject): `video/animation`, `video/convert`, `audio/convert`,
+`video/concat`, `video/snapshots` and `video/sprite` saved with `sys/saveas`, run as a task
+(timeline in /_emulator/tasks, task fault rules of service "oss"), with an optional MNS
 notification (`/notify,topic_<b64>`) when it ends.
 
 The tasks run on the shared task runner (core/tasks.py); this module owns their documents
@@ -27,9 +28,15 @@ from emulator.media.ffmpeg import MediaError
 from emulator.media.plan import Window, output_geometry, plan_sampling
 from emulator.media.render import render_animation
 from emulator.media.timeline import source_frames
-from emulator.services.oss import process
+from emulator.services.oss.async_convert import TaskFailure, run_conversion
+from emulator.services.oss.async_jobs import AsyncJob, parse_async_body
+from emulator.services.oss.async_snapshots import run_snapshots
 from emulator.services.oss.bodies import read_small_body
+from emulator.services.oss.concat_params import Concat
+from emulator.services.oss.convert_params import Conversion
 from emulator.services.oss.model import OssModel, check_bucket_name, check_object_name
+from emulator.services.oss.process import Animation
+from emulator.services.oss.snapshot_params import Snapshots, Sprite
 
 Ctx = RequestContext[OssModel]
 
@@ -38,12 +45,6 @@ SERVICE = "oss"
 TASK_KIND = "oss-task"
 CONTENT_TYPES = {"gif": "image/gif", "webp": "image/webp"}
 MAX_FRAMES = 5000
-
-
-class _Failure(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
 
 
 class AsyncProcessor:
@@ -56,13 +57,13 @@ class AsyncProcessor:
     # ---- submitting ---------------------------------------------------------------------
 
     def submit(self, ns: str, bucket: str, key: str, body: bytes, request_id: str) -> dict[str, Any]:
-        job = process.parse_async_body(body)
+        job = parse_async_body(body)
         target_bucket = job.save.bucket or bucket
         check_bucket_name(target_bucket)
         check_object_name(job.save.key)
         self.model.get_bucket(ns, target_bucket)
         self.model.head_object(ns, bucket, key)
-        task_id = "video-" + self.rt.ids.hex(24)
+        task_id = self._task_id(job)
         task = {"TaskId": task_id, "EventId": self.rt.ids.hex(8, upper=True) + "-" + self.rt.ids.hex(16),
                 "RequestId": request_id, "Status": "Running", "Code": "", "Message": "",
                 "Bucket": bucket, "Object": key, "Body": body.decode("utf-8"),
@@ -73,10 +74,16 @@ class AsyncProcessor:
         self._start(ns, task, job)
         return task
 
-    def _start(self, ns: str, task: dict[str, Any], job: process.AsyncJob) -> None:
+    def _task_id(self, job: AsyncJob) -> str:
+        if isinstance(job.operation, Animation):
+            return "video-" + self.rt.ids.hex(24)
+        hex_ = self.rt.ids.hex  # as OSS names the MediaConvert tasks it runs on IMM
+        return f"MediaConvert-{hex_(8)}-{hex_(4)}-{hex_(4)}-{hex_(4)}-{hex_(12)}"
+
+    def _start(self, ns: str, task: dict[str, Any], job: AsyncJob) -> None:
         self.runner.submit(self._job(ns, task, job))
 
-    def _job(self, ns: str, task: dict[str, Any], job: process.AsyncJob) -> Job:
+    def _job(self, ns: str, task: dict[str, Any], job: AsyncJob) -> Job:
         return Job(ns, task["TaskId"], partial(self._run, ns, task, job))
 
     def unfinished(self) -> list[Unfinished]:
@@ -87,7 +94,7 @@ class AsyncProcessor:
                 for _, task in self.rt.docs.scan(TASK_KIND, ns) if task["Status"] == "Running"]
 
     def _restart(self, ns: str, task: dict[str, Any]) -> Job:
-        return self._job(ns, task, process.parse_async_body(task["Body"].encode()))
+        return self._job(ns, task, parse_async_body(task["Body"].encode()))
 
     def _fail_unresumable(self, ns: str, task: dict[str, Any], message: str) -> None:
         task.update(Status="Failed", Code="InternalError", Message=message, Ended=self.rt.clock.now())
@@ -112,20 +119,25 @@ class AsyncProcessor:
 
     # ---- one task -----------------------------------------------------------------------
 
-    async def _run(self, ns: str, task: dict[str, Any], job: process.AsyncJob) -> None:
+    async def _run(self, ns: str, task: dict[str, Any], job: AsyncJob) -> None:
         task_id = task["TaskId"]
         self.rt.events.record(ns, SERVICE, task_id, "started")
         started = self.rt.clock.now()
         try:
             faults = await self.runner.faults(ns, task_id, {
-                "action": "AsyncProcessObject", "bucket": task["Bucket"], "task_type": "video/animation"})
+                "action": "AsyncProcessObject", "bucket": task["Bucket"], "task_type": job.name})
             if faults.fail is not None:
-                raise _Failure(faults.fail["code"], faults.fail.get("message", ""))
-            size = await self._render(ns, task, job)
+                raise TaskFailure(faults.fail["code"], faults.fail.get("message", ""))
+            if isinstance(job.operation, Conversion | Concat):
+                size = await run_conversion(self.rt, self.model, ns, task, job.operation)
+            elif isinstance(job.operation, Snapshots | Sprite):
+                size = await run_snapshots(self.rt, self.model, ns, task, job.operation)
+            else:
+                size = await self._render(ns, task, job.operation)
             if faults.duration_seconds is not None:
                 await self.rt.clock.sleep_until(started + faults.duration_seconds)
             changes = {"Status": "Success", "Code": "", "Message": "", "FileSize": size}
-        except _Failure as failure:
+        except TaskFailure as failure:
             changes = {"Status": "Failed", "Code": failure.code, "Message": failure.message}
         except asyncio.CancelledError:
             raise
@@ -138,24 +150,23 @@ class AsyncProcessor:
                               message=task["Message"])
         await self._notify(ns, task)
 
-    async def _render(self, ns: str, task: dict[str, Any], job: process.AsyncJob) -> int:
-        animation = job.animation
+    async def _render(self, ns: str, task: dict[str, Any], animation: Animation) -> int:
         try:
             meta = self.model.head_object(ns, task["Bucket"], task["Object"])
         except ServiceError:
-            raise _Failure("NoSuchKey", "The source object does not exist any more.") from None
+            raise TaskFailure("NoSuchKey", "The source object does not exist any more.") from None
         path = self.rt.blobs.path(meta.blob_id)
         try:
             frames = await self.rt.pool.run(source_frames, path)
         except MediaError as exc:
-            raise _Failure("InvalidArgument", f"The source is not a video that can be decoded: "
+            raise TaskFailure("InvalidArgument", f"The source is not a video that can be decoded: "
                            f"{exc}") from None
         interval = animation.inter_ms / 1000 if animation.inter_ms else None
         plan = plan_sampling([frames], [Window(0, animation.ss_ms / 1000)], 0.0, interval, animation.num)
         if not plan.frames:
-            raise _Failure("InvalidArgument", "The parameter ss is beyond the end of the video.")
+            raise TaskFailure("InvalidArgument", "The parameter ss is beyond the end of the video.")
         if len(plan.frames) > MAX_FRAMES:
-            raise _Failure("InvalidArgument", f"The animation would have {len(plan.frames)} frames; the "
+            raise TaskFailure("InvalidArgument", f"The animation would have {len(plan.frames)} frames; the "
                            f"emulator makes at most {MAX_FRAMES}: raise inter or set num.")
         geometry = output_geometry(frames.width, frames.height, animation.w, animation.h,
                                    animation.scale_type)
@@ -167,11 +178,11 @@ class AsyncProcessor:
             try:
                 await self.rt.pool.run(render_animation, [path], plan, geometry, animation.fmt, rate, out)
             except MediaError as exc:
-                raise _Failure("InvalidArgument", f"The video could not be converted: {exc}") from None
+                raise TaskFailure("InvalidArgument", f"The video could not be converted: {exc}") from None
             try:
                 meta = self.model.put_file(ns, bucket, key, out, CONTENT_TYPES[animation.fmt])
             except ServiceError as exc:
-                raise _Failure(exc.code, f"The output {task['Target']} could not be written: "
+                raise TaskFailure(exc.code, f"The output {task['Target']} could not be written: "
                                f"{exc.message}") from None
         self.rt.events.record(ns, SERVICE, task["TaskId"], "output written", uri=task["Target"],
                               size=meta.size)
@@ -204,7 +215,8 @@ def notification(task: dict[str, Any], region: str) -> str:
         "Code": task["Code"], "Message": task["Message"],
         "Source": f"oss://{task['Bucket']}/{task['Object']}",
         "Process": task["Body"].partition("=")[2],
-        "Targets": [{"URI": task["Target"]}] if task["Status"] == "Success" else []},
+        "Targets": [{"URI": uri} for uri in task.get("Outputs") or [task["Target"]]]
+        if task["Status"] == "Success" else []},
         separators=(",", ":"))
 
 

@@ -680,13 +680,6 @@ class Animation:
     scale_type: str = "stretch"
 
 
-@dataclass(frozen=True)
-class AsyncJob:
-    animation: Animation
-    save: SaveAs
-    notify_topic: str | None = None
-
-
 def parse_animation(text: str) -> Animation:
     p = _split_action(text)
     if p.action != "animation":
@@ -703,8 +696,9 @@ def parse_animation(text: str) -> Animation:
     return job
 
 
-def parse_async_body(body: bytes) -> AsyncJob:
-    """`x-oss-async-process=video/animation,...|sys/saveas,o_..[,b_..][/notify,topic_<b64>]`."""
+def async_body_parts(body: bytes) -> tuple[str, list[str]]:
+    """`x-oss-async-process=<family>/<action>,...|sys/saveas,...`: the operation and the system
+    actions after it (see async_jobs.parse_async_body)."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -712,11 +706,12 @@ def parse_async_body(body: bytes) -> AsyncJob:
     name, sep, value = text.strip().partition("=")
     if name != "x-oss-async-process" or not sep or not value:
         raise missing_argument("The body must be x-oss-async-process=<process>.")
-    process, *systems = value.split("|")
-    family, _, rest = process.partition("/")
-    if family != "video":
-        raise not_served(family or process)
-    animation = parse_animation(rest)
+    operation, *systems = value.split("|")
+    return operation, systems
+
+
+def parse_async_systems(systems: list[str]) -> tuple[SaveAs, str | None]:
+    """`sys/saveas,o_..[,b_..][/notify,topic_<b64>]`: the target and the notify topic."""
     if len(systems) != 1:
         raise invalid_argument("Asynchronous processing needs one sys/saveas.")
     saveas, *extras = systems[0].split("/notify")
@@ -733,4 +728,4 @@ def parse_async_body(body: bytes) -> AsyncJob:
             raise missing_argument("notify needs the parameter 'topic'.")
         p.done()
         topic = decode_b64url(raw, "notify topic")
-    return AsyncJob(animation, save, topic)
+    return save, topic

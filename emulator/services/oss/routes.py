@@ -884,7 +884,7 @@ def build_oss(runtime: Runtime, publisher: Publisher | None = None) -> Service[O
         processor.cancel(namespace)
         model.drop_namespace_blobs(namespace)
 
-    runtime.faults.register_match_fields("oss", ("bucket",))
+    runtime.faults.register_match_fields("oss", ("bucket", "task_type"))  # task_type: of an async task
     seed.register(runtime, model)
     throttled = errors.throttled()
 
