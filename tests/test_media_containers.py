@@ -37,7 +37,7 @@ def test_audio_codecs_each_container_stores(tmp_path: Path, container: str) -> N
     assert tuple(stored) == CONTAINER_AUDIO_CODECS.get(container)
 
 
-@pytest.mark.parametrize("container", VIDEO_CONTAINERS)
+@pytest.mark.parametrize("container", sorted({*VIDEO_CONTAINERS, *CONTAINER_VIDEO_CODECS}))
 def test_video_codecs_each_container_stores(tmp_path: Path, container: str) -> None:
     source = "testsrc=s=64x48:r=25:d=0.2"  # MXF takes standard frame rates only
     stored = [codec for codec, encoder in VIDEO_ENCODERS.items()
