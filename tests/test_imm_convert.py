@@ -129,6 +129,17 @@ def test_snapshots_and_uri_placeholders(emulator: LiveServer) -> None:
         assert read_frame_index(image.convert("RGB")) == frame
 
 
+def counter_as(bucket, tmp_path, name: str, seconds: float, encoding: list[str]) -> str:
+    """The frame-numbered fixture's first `seconds`, encoded with `encoding` into a file `name`,
+    uploaded as in/<name>; its URI."""
+    source = tmp_path / name
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i",
+                    str(FIXTURES / "counter_320x240_10fps_12s_gop10.mp4"), "-t", str(seconds), *encoding,
+                    str(source)], check=True)
+    bucket.put_object_from_file(f"in/{name}", str(source))
+    return f"oss://media/in/{name}"
+
+
 @pytest.mark.parametrize("name, encoding", [
     ("mjpeg.avi", ["-c:v", "mjpeg", "-q:v", "2"]),  # AVI counts time in frames
     ("tb.mp4", ["-c:v", "libx264", "-g", "5", "-video_track_timescale", "10"]),  # an MP4 that does too
@@ -137,16 +148,12 @@ def test_sources_whose_time_base_is_the_frame_rate(emulator: LiveServer, tmp_pat
                                                    encoding: list[str]) -> None:
     """Seeks land on the planned keyframe even where the demuxer rounds `-ss` to whole frames
     (half a frame past a keyframe used to land on the next frame)."""
-    source = tmp_path / name
-    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i",
-                    str(FIXTURES / "counter_320x240_10fps_12s_gop10.mp4"), "-t", "2", *encoding, str(source)],
-                   check=True)
     client, bucket = world(emulator)
-    bucket.put_object_from_file(f"in/{name}", str(source))
+    uri = counter_as(bucket, tmp_path, name, 2, encoding)
     snapshots = {"Format": "png", "URI": "oss://media/s/{index}.png", "StartTime": 0.7, "Interval": 0.6}
     targets = [{"Image": {"Animations": [{"Format": "gif", "URI": GIF, "Interval": 0.3}],
                           "Snapshots": [snapshots]}}]
-    task = wait_for_task(client, "p", convert(client, targets, sources=[{"URI": f"oss://media/in/{name}"}]))
+    task = wait_for_task(client, "p", convert(client, targets, sources=[{"URI": uri}]))
     assert task.status == "Succeeded", task.message
     assert animation_frames(bucket.get_object("out/anim.gif").read())[1] == [0, 3, 6, 9, 12, 15, 18]
     shown = [read_frame_index(Image.open(io.BytesIO(bucket.get_object(f"s/{i}.png").read())).convert("RGB"))
@@ -161,15 +168,11 @@ def test_sources_whose_time_base_is_the_frame_rate(emulator: LiveServer, tmp_pat
 def test_sources_without_an_index(emulator: LiveServer, tmp_path, name: str, encoding: list[str]) -> None:
     """Frames come out right where ffmpeg cannot seek to a keyframe (it used to land past one, and
     the decoder started at the next: frames 12.. instead of 10..)."""
-    source = tmp_path / name
-    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i",
-                    str(FIXTURES / "counter_320x240_10fps_12s_gop10.mp4"), "-t", "3", *encoding, str(source)],
-                   check=True)
     client, bucket = world(emulator)
-    bucket.put_object_from_file(f"in/{name}", str(source))
+    uri = counter_as(bucket, tmp_path, name, 3, encoding)
     targets = [{"Image": {"Animations": [{"Format": "gif", "URI": GIF, "StartTime": 1.05, "Interval": 0.1,
                                           "Number": 6}]}}]
-    task = wait_for_task(client, "p", convert(client, targets, sources=[{"URI": f"oss://media/in/{name}"}]))
+    task = wait_for_task(client, "p", convert(client, targets, sources=[{"URI": uri}]))
     assert task.status == "Succeeded", task.message
     assert animation_frames(bucket.get_object("out/anim.gif").read())[1] == [10, 11, 12, 13, 14, 15]
     for t_ms, frame in ((120, 1), (1500, 15), (2250, 22)):  # OSS video/snapshot reads the same way
@@ -181,16 +184,12 @@ def test_sources_without_an_index(emulator: LiveServer, tmp_path, name: str, enc
 def test_keyframes_of_any_container(emulator: LiveServer, tmp_path, name: str) -> None:
     """Snapshots in keyframe mode and OSS's m_fast find the real keyframes outside MP4 too (every
     frame used to count as one there)."""
-    source = tmp_path / name
     codec = ["-c:v", "mpeg4", "-q:v", "2"] if name.endswith(".avi") else ["-c:v", "libx264"]
-    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i",
-                    str(FIXTURES / "counter_320x240_10fps_12s_gop10.mp4"), "-t", "3", *codec, "-g", "6",
-                    "-keyint_min", "6", "-sc_threshold", "0", str(source)], check=True)
     client, bucket = world(emulator)
-    bucket.put_object_from_file(f"in/{name}", str(source))
+    uri = counter_as(bucket, tmp_path, name, 3, [*codec, "-g", "6", "-keyint_min", "6", "-sc_threshold", "0"])
     keyframes = {"Format": "png", "URI": "oss://media/k/{index}.png", "Mode": "keyframe"}
     targets = [{"Image": {"Snapshots": [keyframes]}}]
-    task = wait_for_task(client, "p", convert(client, targets, sources=[{"URI": f"oss://media/in/{name}"}]))
+    task = wait_for_task(client, "p", convert(client, targets, sources=[{"URI": uri}]))
     assert task.status == "Succeeded", task.message
     shown = [read_frame_index(Image.open(io.BytesIO(bucket.get_object(o.key).read())).convert("RGB"))
              for o in bucket.list_objects("k/").object_list]

@@ -5,7 +5,6 @@ the parameter and create nothing."""
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import signal
@@ -19,14 +18,10 @@ import oss2
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from mns.account import Account
-from mns.mns_common import TopicHelper
-from mns.queue import QueueMeta
-from mns.subscription import SubscriptionMeta
-from mns.topic import TopicMeta
 
 from emulator.media.framecode import read_frame_index
 from emulator.testing.server import LiveServer
+from tests.oss_async_support import b64, subscribed_queue, wait_for
 from tests.oss_clients import oss2_bucket, v2_client
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -34,18 +29,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "counter_tone_192x144_25fps_6s.mp4"
 
 
-def b64(text: str) -> str:
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-def wait_for(emulator: LiveServer, task_id: str, deadline: float = 120) -> dict:
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        task = next(t for t in emulator.tasks() if t["task_id"] == task_id)
-        if task["status"] != "Running":
-            return task
-        time.sleep(0.1)
-    raise AssertionError(f"task {task_id} still running")
 
 
 def events(emulator: LiveServer, task_id: str) -> list[dict]:
@@ -94,16 +79,6 @@ def bucket(emulator: LiveServer) -> oss2.Bucket:
     return b
 
 
-def subscribed_queue(emulator: LiveServer, topic: str, queue_name: str):
-    account = Account(emulator.url, emulator.access_key_id, emulator.access_key_secret)
-    account.get_topic(topic).create(TopicMeta())
-    queue = account.get_queue(queue_name)
-    queue.create(QueueMeta())
-    queue.set_encoding(False)
-    endpoint = TopicHelper.generate_queue_endpoint(emulator.region, emulator.account_id, queue_name)
-    account.get_subscription(topic, f"to-{queue_name}").subscribe(
-        SubscriptionMeta(endpoint, notify_content_format="SIMPLIFIED"))
-    return queue
 
 
 def test_oss2_mp4_h264_window_resized_and_notified(bucket: oss2.Bucket, emulator: LiveServer) -> None:

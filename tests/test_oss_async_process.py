@@ -3,42 +3,26 @@
 
 from __future__ import annotations
 
-import base64
 import io
 import json
-import time
 from pathlib import Path
 
 import alibabacloud_oss_v2 as oss
 import oss2
 import pytest
-from mns.account import Account
-from mns.mns_common import TopicHelper
-from mns.queue import QueueMeta
-from mns.subscription import SubscriptionMeta
-from mns.topic import TopicMeta
 from PIL import Image, ImageSequence
 
 from emulator.media.framecode import read_frame_index
 from emulator.testing.server import LiveServer
+from tests.oss_async_support import b64, subscribed_queue, wait_for
 from tests.oss_clients import oss2_bucket, v2_client
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "counter_320x240_10fps_12s_gop10.mp4"
 
 
-def b64(text: str) -> str:
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-def wait_for(emulator: LiveServer, task_id: str, deadline: float = 120) -> dict:
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        task = next(t for t in emulator.tasks() if t["task_id"] == task_id)
-        if task["status"] != "Running":
-            return task
-        time.sleep(0.1)
-    raise AssertionError(f"task {task_id} still running")
 
 
 @pytest.fixture
@@ -59,14 +43,7 @@ def frames_of(data: bytes) -> tuple[Image.Image, list[int], list[int]]:
 
 
 def test_animation_saved_and_notified(bucket: oss2.Bucket, emulator: LiveServer) -> None:
-    account = Account(emulator.url, emulator.access_key_id, emulator.access_key_secret)
-    account.get_topic("done").create(TopicMeta())
-    queue = account.get_queue("inbox")
-    queue.create(QueueMeta())
-    queue.set_encoding(False)
-    endpoint = TopicHelper.generate_queue_endpoint(emulator.region, emulator.account_id, "inbox")
-    account.get_subscription("done", "to-inbox").subscribe(
-        SubscriptionMeta(endpoint, notify_content_format="SIMPLIFIED"))
+    queue = subscribed_queue(emulator, "done", "inbox")
     result = bucket.async_process_object(
         "v.mp4", f"video/animation,f_gif,w_160,inter_1000,num_5,ss_2000,fps_5|sys/saveas,o_{b64('a/v.gif')}"
                  f"/notify,topic_{b64('done')}")
