@@ -401,8 +401,9 @@ def parse_transcode_target(target: dict[str, Any], name: str, group: int | None 
     if video is None and audio is None:
         raise invalid(name, "keeps neither video nor audio (Video and Audio are both disabled).")
     for kind, settings in (("Video", video), ("Audio", audio)):
-        reason = settings and settings.codec != "copy" and stored_codec_error(container, settings.codec,
-                                                                               kind.lower())
+        if settings is None or settings.codec == "copy":
+            continue  # a copied stream is judged against the source, in the plan
+        reason = stored_codec_error(container, settings.codec, kind.lower())
         if reason:
             raise invalid(f"{name}.{kind}.Transcode{kind}.Codec", f"is invalid: {reason}")
     copied = [kind for kind, s in (("Video", video), ("Audio", audio)) if s is not None and s.codec == "copy"]
