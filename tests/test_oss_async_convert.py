@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from emulator.media.framecode import read_frame_index
 from emulator.testing.server import LiveServer
-from tests.oss_async_support import b64, subscribed_queue, wait_for
+from tests.oss_async_support import b64, media_bucket, subscribed_queue, v2_succeeded, wait_for
 from tests.oss_clients import oss2_bucket, v2_client
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -73,10 +73,7 @@ def decode(data: bytes) -> Decoded:
 
 @pytest.fixture
 def bucket(emulator: LiveServer) -> oss2.Bucket:
-    b = oss2_bucket(emulator, "media")
-    b.create_bucket()
-    b.put_object_from_file("v.mp4", str(FIXTURE))
-    return b
+    return media_bucket(emulator, FIXTURE)
 
 
 
@@ -316,10 +313,8 @@ def test_v2_snapshots_to_one_name_keep_the_last(bucket: oss2.Bucket, emulator: L
     from PIL import Image
 
     client = v2_client(emulator)
-    result = client.async_process_object(oss.AsyncProcessObjectRequest(
-        bucket="media", key="v.mp4",
-        process=f"video/snapshots,f_png,ss_4000,pw_50,scaletype_crop|sys/saveas,o_{b64('last.png')}"))
-    assert wait_for(emulator, result.task_id)["status"] == "Success"
+    v2_succeeded(emulator, client,
+                 f"video/snapshots,f_png,ss_4000,pw_50,scaletype_crop|sys/saveas,o_{b64('last.png')}")
     image = Image.open(io.BytesIO(bucket.get_object("last.png").read()))
     assert (image.format, image.size) == ("PNG", (96, 72))
     assert read_frame_index(image.convert("RGB")) == 149  # every frame from 4 s: the last one stays
@@ -370,10 +365,8 @@ def test_v2_sprite_average_mode_over_two_sheets(bucket: oss2.Bucket, emulator: L
     from PIL import Image
 
     client = v2_client(emulator)
-    result = client.async_process_object(oss.AsyncProcessObjectRequest(
-        bucket="media", key="v.mp4",
-        process=f"video/sprite,f_jpg,m_avg,num_4,psw_50,tw_2,th_1,pad_0,margin_0|sys/saveas,o_{b64('avg')}"))
-    assert wait_for(emulator, result.task_id)["status"] == "Success"
+    v2_succeeded(emulator, client,
+                 f"video/sprite,f_jpg,m_avg,num_4,psw_50,tw_2,th_1,pad_0,margin_0|sys/saveas,o_{b64('avg')}")
     shown = []
     for n in (1, 2):
         sheet = Image.open(io.BytesIO(bucket.get_object(f"avg_0_{n}.jpg").read()))
@@ -429,10 +422,8 @@ def test_v2_concat_cut_to_its_own_window(bucket: oss2.Bucket, emulator: LiveServ
     bucket.put_object_from_file("small.mp4", str(SMALL))
     bucket.put_object_from_file("big.mp4", str(BIG))
     client = v2_client(emulator)
-    result = client.async_process_object(oss.AsyncProcessObjectRequest(
-        bucket="media", key="v.mp4",
-        process=f"video/concat,ss_6000,t_1500,{JOINED}|sys/saveas,o_{b64('cut.mp4')}"))
-    assert wait_for(emulator, result.task_id)["status"] == "Success"
+    v2_succeeded(
+        emulator, client, f"video/concat,ss_6000,t_1500,{JOINED}|sys/saveas,o_{b64('cut.mp4')}")
     data = bucket.get_object("cut.mp4").read()
     found = decode(data)
     assert found.frames == 15 and found.duration == pytest.approx(1.5, abs=0.15)

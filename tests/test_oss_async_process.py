@@ -7,30 +7,22 @@ import io
 import json
 from pathlib import Path
 
-import alibabacloud_oss_v2 as oss
 import oss2
 import pytest
 from PIL import Image, ImageSequence
 
 from emulator.media.framecode import read_frame_index
 from emulator.testing.server import LiveServer
-from tests.oss_async_support import b64, subscribed_queue, wait_for
-from tests.oss_clients import oss2_bucket, v2_client
+from tests.oss_async_support import b64, media_bucket, subscribed_queue, v2_succeeded, wait_for
+from tests.oss_clients import v2_client
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "counter_320x240_10fps_12s_gop10.mp4"
 
 
-
-
-
-
 @pytest.fixture
 def bucket(emulator: LiveServer) -> oss2.Bucket:
-    b = oss2_bucket(emulator, "media")
-    b.create_bucket()
-    b.put_object_from_file("v.mp4", str(FIXTURE))
-    return b
+    return media_bucket(emulator, FIXTURE)
 
 
 def frames_of(data: bytes) -> tuple[Image.Image, list[int], list[int]]:
@@ -63,10 +55,8 @@ def test_animation_saved_and_notified(bucket: oss2.Bucket, emulator: LiveServer)
 
 def test_v2_sdk_webp_and_fault_rules(bucket: oss2.Bucket, emulator: LiveServer) -> None:
     client = v2_client(emulator)
-    result = client.async_process_object(oss.AsyncProcessObjectRequest(
-        bucket="media", key="v.mp4",
-        process=f"video/animation,f_webp,inter_2000|sys/saveas,o_{b64('v.webp')}"))
-    assert wait_for(emulator, result.task_id)["status"] == "Success"
+    v2_succeeded(
+        emulator, client, f"video/animation,f_webp,inter_2000|sys/saveas,o_{b64('v.webp')}")
     image, indices, _ = frames_of(bucket.get_object("v.webp").read())
     assert image.format == "WEBP" and image.size == (320, 240) and indices == list(range(0, 120, 20))
     emulator.add_fault({"service": "oss", "match": {"action": "AsyncProcessObject"},
