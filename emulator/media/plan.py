@@ -127,6 +127,8 @@ def sample_times(start: float, interval: float, number: int, length: float) -> l
 
 
 SAMPLING_MODES = ("interval", "keyframe", "average")
+# The Content-Type a sampled output (animation, snapshot, sprite sheet) is stored with.
+IMAGE_CONTENT_TYPES = {"gif": "image/gif", "webp": "image/webp", "jpg": "image/jpeg", "png": "image/png"}
 
 
 def mode_times(mode: str, start: float, step: float, number: int, length: float,

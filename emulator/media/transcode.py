@@ -49,6 +49,12 @@ CONTAINER_AUDIO_CODECS = {
     "flv": ("mp3", "aac", "flac", "ac3", "opus"),
     "mp3": ("mp3",), "aac": ("aac",), "flac": ("flac",), "oga": ("vorbis", "flac", "opus"), "ac3": ("ac3",),
     "opus": ("vorbis", "flac", "opus"), "webm": ("vorbis", "opus"), "amr": ("amr",)}
+# The Content-Type an output of each container is stored with.
+CONTAINER_CONTENT_TYPES = {
+    "mp4": "video/mp4", "mkv": "video/x-matroska", "mov": "video/quicktime", "asf": "video/x-ms-asf",
+    "avi": "video/x-msvideo", "mxf": "application/mxf", "ts": "video/mp2t", "flv": "video/x-flv",
+    "webm": "video/webm", "mp3": "audio/mpeg", "aac": "audio/aac", "flac": "audio/flac", "oga": "audio/ogg",
+    "ac3": "audio/ac3", "opus": "audio/ogg", "amr": "audio/amr"}
 IMM_CODEC_NAMES = {"hevc": "h265", "amr_nb": "amr"}  # a probed codec's IMM name, where they differ
 ROTATIONS = {90: "transpose=clock", 180: "hflip,vflip", 270: "transpose=cclock"}
 REFER_POSITIONS = ("topleft", "topright", "bottomright", "bottomleft")

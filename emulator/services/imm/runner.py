@@ -21,7 +21,7 @@ from emulator.core.runtime import Runtime
 from emulator.core.tasks import Job, Progress, TaskFaults, TaskRunner, Unfinished
 from emulator.core.timefmt import iso_millis
 from emulator.media.ffmpeg import MediaError
-from emulator.media.plan import SourceFrames, Window, output_geometry, plan_sampling
+from emulator.media.plan import IMAGE_CONTENT_TYPES, SourceFrames, Window, output_geometry, plan_sampling
 from emulator.media.timeline import source_frames
 from emulator.services.imm.convert import ConvertRequest, ImageOutput, parse_convert_request, resolve_uri
 from emulator.services.imm.failures import TaskFailure
@@ -32,7 +32,6 @@ log = logging.getLogger("emulator.imm")
 SERVICE = "imm"
 # A safety cap on one output's frames (IMM documents none).
 MAX_OUTPUT_FRAMES = 5000
-CONTENT_TYPES = {"gif": "image/gif", "webp": "image/webp", "jpg": "image/jpeg", "png": "image/png"}
 
 
 @dataclass
@@ -231,7 +230,8 @@ class MediaConvertJobs:
         bucket, key = resolve_uri(output.uri, request.sources[alignment], output.format, index,
                                   sources[alignment].modified, task["StartTime"], request.tags)
         try:
-            await self.tasks.offload(self.oss.put_file, ns, bucket, key, file, CONTENT_TYPES[output.format])
+            await self.tasks.offload(self.oss.put_file, ns, bucket, key, file,
+                                     IMAGE_CONTENT_TYPES[output.format])
         except ServiceError as exc:
             raise TaskFailure("ResourceNotFound" if exc.code == "NoSuchBucket" else "InvalidArgument",
                               f"The output oss://{bucket}/{key} of {output.field} could not be "

@@ -20,6 +20,7 @@ from emulator.media.ffmpeg import MediaError, ffmpeg_exe
 from emulator.media.meta import source_media
 from emulator.media.render import run_command
 from emulator.media.transcode import (
+    CONTAINER_CONTENT_TYPES,
     Clip,
     OutputSpec,
     PlanError,
@@ -34,10 +35,7 @@ from emulator.services.imm.transcode_request import TargetGroup, TranscodeTarget
 
 SERVICE = "imm"
 CONTENT_TYPES = {
-    "mp4": "video/mp4", "mkv": "video/x-matroska", "mov": "video/quicktime", "asf": "video/x-ms-asf",
-    "avi": "video/x-msvideo", "mxf": "application/mxf", "ts": "video/mp2t", "flv": "video/x-flv",
-    "mp3": "audio/mpeg", "aac": "audio/aac", "flac": "audio/flac", "oga": "audio/ogg", "ac3": "audio/ac3",
-    "opus": "audio/ogg", "m3u8": "application/vnd.apple.mpegurl", "mpd": "application/dash+xml",
+    **CONTAINER_CONTENT_TYPES, "m3u8": "application/vnd.apple.mpegurl", "mpd": "application/dash+xml",
     "m4s": "video/iso.segment", "srt": "application/x-subrip", "vtt": "text/vtt", "ass": "text/x-ssa"}
 SUBTITLE_MUXERS = {"srt": "srt", "ass": "ass", "vtt": "webvtt"}
 # Output tiers by long x short side (as Alibaba Cloud's transcoding price lists define them).

@@ -15,17 +15,12 @@ from emulator.core.runtime import Runtime
 from emulator.media.ffmpeg import MediaError, ffmpeg_exe
 from emulator.media.meta import source_media
 from emulator.media.render import run_command
-from emulator.media.transcode import Clip, PlanError, TranscodePlan, plan_transcode
+from emulator.media.transcode import CONTAINER_CONTENT_TYPES, Clip, PlanError, TranscodePlan, plan_transcode
 from emulator.services.oss.concat_params import Concat, ConcatPart
 from emulator.services.oss.convert_params import Conversion
 from emulator.services.oss.model import OssModel
 
 SERVICE = "oss"
-CONTENT_TYPES = {
-    "mp4": "video/mp4", "mkv": "video/x-matroska", "mov": "video/quicktime", "asf": "video/x-ms-asf",
-    "avi": "video/x-msvideo", "mxf": "application/mxf", "ts": "video/mp2t", "flv": "video/x-flv",
-    "webm": "video/webm", "mp3": "audio/mpeg", "aac": "audio/aac", "flac": "audio/flac", "oga": "audio/ogg",
-    "ac3": "audio/ac3", "opus": "audio/ogg", "amr": "audio/amr"}
 # The engine names a target it cannot meet by its IMM field; OSS names the parameter.
 PLAN_FIELDS = ((".Video.TranscodeVideo.Resolution", "s"), (".Video.TranscodeVideo.FrameRate", "fps"),
                (".Video.TranscodeVideo.Bitrate", "vb"), (".Audio.TranscodeAudio.SampleRate", "ar"),
@@ -101,7 +96,7 @@ async def run_conversion(rt: Runtime, model: OssModel, ns: str, task: dict[str, 
         if not out.is_file() or out.stat().st_size == 0:
             raise TaskFailure("InvalidArgument", "The conversion produced no output.")
         try:
-            meta = model.put_file(ns, bucket, key, out, CONTENT_TYPES[conversion.spec.container])
+            meta = model.put_file(ns, bucket, key, out, CONTAINER_CONTENT_TYPES[conversion.spec.container])
         except ServiceError as exc:
             raise TaskFailure(exc.code, f"The output {task['Target']} could not be written: "
                               f"{exc.message}") from None

@@ -25,7 +25,7 @@ from emulator.core.ports import Publisher
 from emulator.core.runtime import Runtime
 from emulator.core.tasks import Job, TaskRunner, Unfinished
 from emulator.media.ffmpeg import MediaError
-from emulator.media.plan import Window, output_geometry, plan_sampling
+from emulator.media.plan import IMAGE_CONTENT_TYPES, Window, output_geometry, plan_sampling
 from emulator.media.render import render_animation
 from emulator.media.timeline import source_frames
 from emulator.services.oss.async_convert import TaskFailure, run_conversion
@@ -43,7 +43,6 @@ Ctx = RequestContext[OssModel]
 log = logging.getLogger("emulator.oss")
 SERVICE = "oss"
 TASK_KIND = "oss-task"
-CONTENT_TYPES = {"gif": "image/gif", "webp": "image/webp"}
 MAX_FRAMES = 5000
 
 
@@ -180,7 +179,7 @@ class AsyncProcessor:
             except MediaError as exc:
                 raise TaskFailure("InvalidArgument", f"The video could not be converted: {exc}") from None
             try:
-                meta = self.model.put_file(ns, bucket, key, out, CONTENT_TYPES[animation.fmt])
+                meta = self.model.put_file(ns, bucket, key, out, IMAGE_CONTENT_TYPES[animation.fmt])
             except ServiceError as exc:
                 raise TaskFailure(exc.code, f"The output {task['Target']} could not be written: "
                                f"{exc.message}") from None

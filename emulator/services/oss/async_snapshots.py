@@ -12,7 +12,7 @@ from typing import Any
 from emulator.core.errors import ServiceError
 from emulator.core.runtime import Runtime
 from emulator.media.ffmpeg import MediaError
-from emulator.media.plan import Window, plan_sampling
+from emulator.media.plan import IMAGE_CONTENT_TYPES, Window, plan_sampling
 from emulator.media.render import render_images
 from emulator.media.timeline import source_frames
 from emulator.services.oss.async_convert import TaskFailure
@@ -27,7 +27,6 @@ from emulator.services.oss.snapshot_params import (
 )
 
 SERVICE = "oss"
-CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png"}
 MAX_IMAGES = 1000
 
 
@@ -72,7 +71,7 @@ async def run_snapshots(rt: Runtime, model: OssModel, ns: str, task: dict[str, A
         total, outputs = 0, []
         for file, name in zip(rendered.files, keys, strict=True):
             try:
-                meta = model.put_file(ns, bucket, name, file, CONTENT_TYPES[op.fmt])
+                meta = model.put_file(ns, bucket, name, file, IMAGE_CONTENT_TYPES[op.fmt])
             except ServiceError as exc:
                 raise TaskFailure(exc.code, f"The output oss://{bucket}/{name} could not be written: "
                                   f"{exc.message}") from None
