@@ -76,8 +76,7 @@ class AsyncProcessor:
     def _task_id(self, job: AsyncJob) -> str:
         if isinstance(job.operation, Animation):
             return "video-" + self.rt.ids.hex(24)
-        hex_ = self.rt.ids.hex  # as OSS names the MediaConvert tasks it runs on IMM
-        return f"MediaConvert-{hex_(8)}-{hex_(4)}-{hex_(4)}-{hex_(4)}-{hex_(12)}"
+        return f"MediaConvert-{self.rt.ids.uuid()}"  # as OSS names the MediaConvert tasks it runs on IMM
 
     def _start(self, ns: str, task: dict[str, Any], job: AsyncJob) -> None:
         self.runner.submit(self._job(ns, task, job))
