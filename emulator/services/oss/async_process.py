@@ -27,10 +27,9 @@ from emulator.core.tasks import Job, TaskRunner, Unfinished
 from emulator.media.ffmpeg import MediaError
 from emulator.media.plan import IMAGE_CONTENT_TYPES, Window, output_geometry, plan_sampling
 from emulator.media.render import render_animation
-from emulator.media.timeline import source_frames
 from emulator.services.oss.async_convert import TaskFailure, run_conversion
 from emulator.services.oss.async_jobs import AsyncJob, parse_async_body
-from emulator.services.oss.async_snapshots import run_snapshots
+from emulator.services.oss.async_snapshots import run_snapshots, source_video
 from emulator.services.oss.bodies import read_small_body
 from emulator.services.oss.concat_params import Concat
 from emulator.services.oss.convert_params import Conversion
@@ -149,16 +148,7 @@ class AsyncProcessor:
         await self._notify(ns, task)
 
     async def _render(self, ns: str, task: dict[str, Any], animation: Animation) -> int:
-        try:
-            meta = self.model.head_object(ns, task["Bucket"], task["Object"])
-        except ServiceError:
-            raise TaskFailure("NoSuchKey", "The source object does not exist any more.") from None
-        path = self.rt.blobs.path(meta.blob_id)
-        try:
-            frames = await self.rt.pool.run(source_frames, path)
-        except MediaError as exc:
-            raise TaskFailure("InvalidArgument", f"The source is not a video that can be decoded: "
-                           f"{exc}") from None
+        path, frames = await source_video(self.rt, self.model, ns, task)
         interval = animation.inter_ms / 1000 if animation.inter_ms else None
         plan = plan_sampling([frames], [Window(0, animation.ss_ms / 1000)], 0.0, interval, animation.num)
         if not plan.frames:

@@ -12,7 +12,7 @@ from typing import Any
 from emulator.core.errors import ServiceError
 from emulator.core.runtime import Runtime
 from emulator.media.ffmpeg import MediaError
-from emulator.media.plan import IMAGE_CONTENT_TYPES, Window, plan_sampling
+from emulator.media.plan import IMAGE_CONTENT_TYPES, SourceFrames, Window, plan_sampling
 from emulator.media.render import render_images
 from emulator.media.timeline import source_frames
 from emulator.services.oss.async_convert import TaskFailure
@@ -30,6 +30,20 @@ SERVICE = "oss"
 MAX_IMAGES = 1000
 
 
+async def source_video(rt: Runtime, model: OssModel, ns: str,
+                       task: dict[str, Any]) -> tuple[Path, SourceFrames]:
+    """The task's source object and its frame timeline; TaskFailure when it is gone or no video."""
+    try:
+        path = model.object_path(ns, task["Bucket"], task["Object"])
+    except ServiceError:
+        raise TaskFailure("NoSuchKey", "The source object does not exist any more.") from None
+    try:
+        return path, await rt.pool.run(source_frames, path)
+    except MediaError as exc:
+        raise TaskFailure("InvalidArgument", f"The source is not a video that can be decoded: {exc}") \
+            from None
+
+
 async def run_snapshots(rt: Runtime, model: OssModel, ns: str, task: dict[str, Any],
                         operation: Snapshots | Sprite) -> int:
     """Make the images (or sheets) and store them; their total size in bytes. The URIs written go
@@ -37,15 +51,7 @@ async def run_snapshots(rt: Runtime, model: OssModel, ns: str, task: dict[str, A
     sprite = operation if isinstance(operation, Sprite) else None
     op = sprite.images if sprite else operation
     assert isinstance(op, Snapshots)
-    try:
-        path = model.object_path(ns, task["Bucket"], task["Object"])
-    except ServiceError:
-        raise TaskFailure("NoSuchKey", "The source object does not exist any more.") from None
-    try:
-        frames = await rt.pool.run(source_frames, path)
-    except MediaError as exc:
-        raise TaskFailure("InvalidArgument", f"The source is not a video that can be decoded: {exc}") \
-            from None
+    path, frames = await source_video(rt, model, ns, task)
     plan = plan_sampling([frames], [Window(0, op.ss_ms / 1000)], 0.0, op.inter_ms / 1000 or None, op.num,
                          mode=sprite.mode if sprite else "interval", parts=rt.pool.size)
     if not plan.frames:
